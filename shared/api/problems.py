@@ -1,0 +1,167 @@
+"""One error model for every HTTP response that is not a success: RFC 9457 problem details.
+
+Domain code raises `ApiProblem` (or a subclass); the handlers here turn it, FastAPI's
+validation errors and Starlette's HTTP errors into `application/problem+json` bodies that carry
+the request id and, for validation errors, every failing field with its path.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared.observability.context import current_request_id
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+TYPE_PREFIX = "urn:tokenroute:problem:"
+
+log = logging.getLogger(__name__)
+
+
+class FieldError(BaseModel):
+    """One failing input field."""
+
+    path: str = Field(description="Where the field is, e.g. `body.targets[0].model` or `query.cursor`.")
+    message: str
+    type: str = Field(description="A stable code for the kind of failure, e.g. `missing`, `extra_forbidden`.")
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem details body."""
+
+    type: str = Field(description="Stable identifier of the kind of problem.", examples=[TYPE_PREFIX + "not-found"])
+    title: str
+    status: int
+    detail: str | None = None
+    request_id: str | None = None
+    errors: list[FieldError] | None = None
+
+
+class ApiProblem(Exception):
+    """Raise to answer with a problem: `ApiProblem(404, "not-found", "Not found", "No such run")`."""
+
+    def __init__(
+        self,
+        status: int,
+        slug: str,
+        title: str,
+        detail: str | None = None,
+        *,
+        errors: Sequence[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
+        extensions: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail or title)
+        self.status = status
+        self.slug = slug
+        self.title = title
+        self.detail = detail
+        self.errors = list(errors) if errors else None
+        self.headers = headers
+        self.extensions = extensions or {}
+
+
+def not_found(what: str = "resource") -> ApiProblem:
+    """The answer for anything missing *or belonging to another tenant* (no existence leak)."""
+    return ApiProblem(404, "not-found", "Not found", f"No such {what}.")
+
+
+def problem_response(
+    status: int,
+    slug: str,
+    title: str,
+    detail: str | None = None,
+    *,
+    errors: Sequence[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+    extensions: dict[str, Any] | None = None,
+) -> JSONResponse:
+    """Build the problem+json response for the current request."""
+    body = Problem(
+        type=TYPE_PREFIX + slug,
+        title=title,
+        status=status,
+        detail=detail,
+        request_id=current_request_id(),
+        errors=list(errors) if errors else None,
+    ).model_dump(exclude_none=True)
+    body.update(extensions or {})
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_MEDIA_TYPE)
+
+
+def field_path(loc: Sequence[str | int]) -> str:
+    """`("body", "targets", 0, "model")` -> `body.targets[0].model`."""
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "body"
+
+
+_STATUS_SLUGS = {
+    400: ("bad-request", "Bad request"),
+    401: ("unauthenticated", "Authentication required"),
+    403: ("forbidden", "Forbidden"),
+    404: ("not-found", "Not found"),
+    405: ("method-not-allowed", "Method not allowed"),
+    409: ("conflict", "Conflict"),
+    413: ("payload-too-large", "Payload too large"),
+    415: ("unsupported-media-type", "Unsupported media type"),
+    429: ("rate-limited", "Too many requests"),
+}
+
+
+async def _handle_api_problem(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiProblem)
+    return problem_response(
+        exc.status,
+        exc.slug,
+        exc.title,
+        exc.detail,
+        errors=exc.errors,
+        headers=exc.headers,
+        extensions=exc.extensions,
+    )
+
+
+async def _handle_validation(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        FieldError(path=field_path(item.get("loc", ())), message=str(item.get("msg", "")), type=str(item.get("type")))
+        for item in exc.errors()
+    ]
+    detail = f"{len(errors)} field(s) failed validation: " + ", ".join(e.path for e in errors[:5])
+    return problem_response(422, "validation", "Invalid request", detail, errors=errors)
+
+
+async def _handle_http(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    slug, title = _STATUS_SLUGS.get(exc.status_code, ("http-error", "HTTP error"))
+    detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None
+    return problem_response(exc.status_code, slug, title, detail, headers=dict(exc.headers or {}) or None)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Route every error the framework knows about into the problem model."""
+    app.add_exception_handler(ApiProblem, _handle_api_problem)
+    app.add_exception_handler(RequestValidationError, _handle_validation)
+    app.add_exception_handler(StarletteHTTPException, _handle_http)
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}, "description": title}
+    for status, (_, title) in _STATUS_SLUGS.items()
+    if status in (400, 401, 403, 404)
+} | {
+    422: {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}, "description": "Invalid request"},
+    500: {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}, "description": "Internal error"},
+}

@@ -1,0 +1,46 @@
+"""What build is running: the version and commit stamped into the package at packaging time.
+
+`shared/_build.json` is written by the deployment packaging step; locally the commit comes
+from git when available.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from shared import __version__
+
+_STAMP = Path(__file__).with_name("_build.json")
+
+
+@dataclass(frozen=True)
+class BuildInfo:
+    """Version, commit and when the package was built (None when unknown)."""
+
+    version: str
+    commit: str | None
+    built_at: str | None
+
+
+@cache
+def build_info() -> BuildInfo:
+    """Read the stamp once; fall back to the git checkout for local runs."""
+    if _STAMP.is_file():
+        data = json.loads(_STAMP.read_text(encoding="utf-8"))
+        return BuildInfo(version=data.get("version", __version__), commit=data.get("commit"), built_at=data.get("built_at"))
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"],  # noqa: S607 - git from PATH, fixed arguments
+            cwd=_STAMP.parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = None
+    return BuildInfo(version=__version__, commit=commit or None, built_at=None)
