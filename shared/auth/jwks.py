@@ -31,6 +31,8 @@ DEFAULT_MIN_REFRESH_INTERVAL = 60.0
 
 # Short on purpose: a request waits for this fetch, and a slow Clerk must not pile up requests.
 DEFAULT_TIMEOUT = httpx.Timeout(3.0, connect=2.0)
+# httpx timeouts are per phase (a body trickling in resets the read timeout); this bounds the whole fetch.
+_FETCH_DEADLINE_SECONDS = 5.0
 
 
 def rsa_signing_keys(document: Any) -> dict[str, RSAPublicKey]:
@@ -141,9 +143,17 @@ class JwksCache:
     async def _fetch(self) -> dict[str, RSAPublicKey] | None:
         """The keys currently published, or None when the endpoint cannot give a usable answer."""
         try:
-            response = await self._http().get(self._url, headers={"Accept": "application/json"}, timeout=self._timeout)
-        except httpx.HTTPError as exc:
-            logger.warning("JWKS fetch from %s failed: %s; keeping %d cached key(s)", self._url, exc, len(self._keys))
+            async with asyncio.timeout(_FETCH_DEADLINE_SECONDS):
+                response = await self._http().get(
+                    self._url, headers={"Accept": "application/json"}, timeout=self._timeout
+                )
+        except (httpx.HTTPError, TimeoutError) as exc:
+            logger.warning(
+                "JWKS fetch from %s failed: %s; keeping %d cached key(s)",
+                self._url,
+                type(exc).__name__,
+                len(self._keys),
+            )
             return None
         if response.status_code != httpx.codes.OK:
             logger.warning(

@@ -19,6 +19,7 @@ from shared.observability.context import function_var, project_var, request_id_v
 _SECRET_PATTERNS = [
     re.compile(r"trk_[A-Za-z0-9]+_[A-Za-z0-9_-]+"),  # project API keys
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"),
+    re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]*"),  # JWTs anywhere, e.g. from the __session cookie
     re.compile(r"(?i)(AccountKey=|SharedAccessSignature=|sig=|api[-_]?key[=:]\s*)[^;&\s\"']+"),
     re.compile(r"sk-[A-Za-z0-9_-]{16,}"),  # OpenAI-style provider keys
     re.compile(r"sk-ant-[A-Za-z0-9_-]{16,}"),
