@@ -30,7 +30,7 @@ class BodyTooLarge(Exception):
 def _request_id(scope: Scope) -> str:
     for name, value in scope.get("headers", []):
         if name == b"x-request-id":
-            candidate = value.decode("latin-1")
+            candidate: str = value.decode("latin-1")
             if _REQUEST_ID.match(candidate):
                 return candidate
     return uuid.uuid4().hex
@@ -71,23 +71,32 @@ class RequestContextMiddleware:
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
             await send(message)
 
-        received = 0
-
-        async def bounded_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
+        async def read_body() -> list[Message]:
+            # The Functions host hands over whole bodies anyway, so buffering (bounded) costs
+            # nothing and lets us refuse an oversized body before any route parses it.
+            messages: list[Message] = []
+            received = 0
+            while True:
+                message = await receive()
+                messages.append(message)
+                if message["type"] != "http.request":
+                    return messages
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
                     raise BodyTooLarge
-            return message
+                if not message.get("more_body", False):
+                    return messages
+
+        async def replay() -> Message:
+            return buffered.pop(0) if buffered else await receive()
 
         with log_context(request_id=request_id, function="http"):
             try:
                 declared = _content_length(scope)
                 if declared is not None and declared > self.max_body_bytes:
                     raise BodyTooLarge
-                await self.app(scope, bounded_receive, send_with_id)
+                buffered = await read_body()
+                await self.app(scope, replay, send_with_id)
             except BodyTooLarge:
                 if not response_started:
                     response = problem_response(
@@ -108,6 +117,10 @@ class RequestContextMiddleware:
                     scope.get("method"),
                     scope.get("path"),
                     status,
-                    extra={"method": scope.get("method"), "path": scope.get("path"), "status": status,
-                           "elapsed_ms": elapsed_ms},
+                    extra={
+                        "method": scope.get("method"),
+                        "path": scope.get("path"),
+                        "status": status,
+                        "elapsed_ms": elapsed_ms,
+                    },
                 )

@@ -157,11 +157,16 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _handle_http)
 
 
+def _problem_doc(description: str) -> dict[str, Any]:
+    return {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}, "description": description}
+
+
+# Declared on the app so every operation in the OpenAPI document lists its problem answers.
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}, "description": title}
-    for status, (_, title) in _STATUS_SLUGS.items()
-    if status in (400, 401, 403, 404)
-} | {
-    422: {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}, "description": "Invalid request"},
-    500: {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}, "description": "Internal error"},
+    400: _problem_doc("Bad request"),
+    401: _problem_doc("Authentication required"),
+    403: _problem_doc("Forbidden"),
+    404: _problem_doc("Not found (also for resources of another tenant)"),
+    422: _problem_doc("Invalid request: `errors` lists each failing field with its path"),
+    500: _problem_doc("Internal error: quote the request id"),
 }

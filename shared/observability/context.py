@@ -26,7 +26,12 @@ def log_context(
 ) -> Iterator[None]:
     """Set the given fields for the duration of the block; fields left as None keep their value."""
     tokens = []
-    for var, value in ((request_id_var, request_id), (function_var, function), (tenant_var, tenant), (project_var, project)):
+    for var, value in (
+        (request_id_var, request_id),
+        (function_var, function),
+        (tenant_var, tenant),
+        (project_var, project),
+    ):
         if value is not None:
             tokens.append((var, var.set(value)))
     try:

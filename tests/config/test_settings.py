@@ -76,7 +76,8 @@ def test_message_lists_every_problem_and_no_secret_value() -> None:
     with pytest.raises(SettingsError) as caught:
         load_settings({"AzureWebJobsStorage": secret, "TOKENROUTE_ENV": "nope"}, local_settings=None)
     text = str(caught.value)
-    assert "TOKENROUTE_ENV" in text and "SECRETS_BACKEND" in text
+    assert "TOKENROUTE_ENV" in text
+    assert "SECRETS_BACKEND" in text
     assert "SuperSecretValue" not in text
 
 
