@@ -1,0 +1,29 @@
+"""The one `httpx.AsyncClient` a process shares across provider calls."""
+
+from __future__ import annotations
+
+import httpx
+
+# Connect fast or fail; a read may wait long (a reasoning model can think for minutes before the
+# first byte of a non-streamed answer). The per-call budget in retries.py bounds the whole call.
+DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=300.0, write=30.0, pool=30.0)
+DEFAULT_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+
+
+def new_http_client(
+    *,
+    timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> httpx.AsyncClient:
+    """A client for provider calls: no redirects, no environment proxies or netrc, bounded pools.
+
+    `transport` lets the caller put a connect-time guard (SSRF checks) under every adapter.
+    """
+    return httpx.AsyncClient(
+        timeout=timeout,
+        limits=DEFAULT_LIMITS,
+        follow_redirects=False,
+        # trust_env would read proxies and ~/.netrc credentials from the environment.
+        trust_env=False,
+        transport=transport,
+    )
