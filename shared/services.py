@@ -1,21 +1,100 @@
-"""The process-wide objects built once from settings and handed to the code that needs them."""
+"""The process-wide objects built once from settings and handed to the code that needs them.
+
+Clients are created lazily, so importing the Function App makes no network call; tests build
+`Services` with their own settings, clock or secret backend.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import base64
+import secrets
+from functools import cached_property
 
+from shared.auth.callers import Authenticator
+from shared.auth.clerk_tokens import SessionTokenVerifier
+from shared.clock import Clock, SystemClock
 from shared.config import Settings
+from shared.secrets import SecretBackend, SecretNotFound, SecretRef, secret_backend_from_settings
 from shared.storage.account import StorageAccount
+from shared.tenancy.api_key_store import ApiKeyStore
+from shared.tenancy.audit import AuditLog
+from shared.tenancy.projects import ProjectStore
+from shared.tenancy.tenants import TenantDirectory
 
 
-@dataclass(frozen=True)
 class Services:
     """Everything an HTTP route or a job needs from the outside world."""
 
-    settings: Settings
-    storage: StorageAccount
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        storage: StorageAccount | None = None,
+        clock: Clock | None = None,
+        secret_backend: SecretBackend | None = None,
+    ) -> None:
+        self.settings = settings
+        self.storage = storage or StorageAccount.from_settings(settings.storage)
+        self.clock: Clock = clock or SystemClock()
+        self._secret_backend = secret_backend
 
-    @classmethod
-    def build(cls, settings: Settings) -> Services:
-        """Create the clients; no network call happens here."""
-        return cls(settings=settings, storage=StorageAccount.from_settings(settings.storage))
+    @cached_property
+    def secrets(self) -> SecretBackend:
+        """Key Vault in Azure, the encrypted local store in development."""
+        return self._secret_backend or secret_backend_from_settings(self.settings)
+
+    @cached_property
+    def pepper(self) -> bytes:
+        """The API-key hashing pepper, created in the secret backend on first use."""
+        ref = SecretRef.pepper()
+        try:
+            value = self.secrets.get(ref)
+        except SecretNotFound:
+            self.secrets.put(ref, base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
+            # Read back the latest version: if two processes raced, both settle on the same one.
+            value = self.secrets.get(ref)
+        return base64.urlsafe_b64decode(value.encode())
+
+    @cached_property
+    def directory(self) -> TenantDirectory:
+        """Tenants and memberships."""
+        return TenantDirectory(self.storage, self.clock)
+
+    @cached_property
+    def projects(self) -> ProjectStore:
+        """Projects."""
+        return ProjectStore(self.storage, self.clock)
+
+    @cached_property
+    def api_keys(self) -> ApiKeyStore:
+        """Project API keys."""
+        return ApiKeyStore(self.storage, self.clock, self.pepper)
+
+    @cached_property
+    def audit(self) -> AuditLog:
+        """The audit trail."""
+        return AuditLog(self.storage, self.clock)
+
+    @cached_property
+    def session_verifier(self) -> SessionTokenVerifier | None:
+        """Clerk session verification, or None when Clerk is not configured (API keys only)."""
+        if not self.settings.clerk_issuer:
+            return None
+        return SessionTokenVerifier.from_settings(self.settings)
+
+    @cached_property
+    def authenticator(self) -> Authenticator:
+        """Resolves callers from what requests present."""
+        return Authenticator(
+            verifier=self.session_verifier,
+            directory=self.directory,
+            api_keys=self.api_keys,
+            authorized_parties=self.settings.clerk_authorized_parties,
+        )
+
+    def ensure_storage(self) -> None:
+        """Create every table this process uses (idempotent; run at start-up)."""
+        self.directory.ensure()
+        self.projects.ensure()
+        self.api_keys.ensure()
+        self.audit.ensure()

@@ -1,17 +1,22 @@
-"""Shared fixtures: one Azurite per test session (in memory, free ports) and settings that point at it."""
+"""Shared fixtures: one Azurite per test session (in memory, free ports), a Clerk stand-in
+(RSA key and JWKS server on 127.0.0.1), and settings that point at both."""
 
 from __future__ import annotations
 
 import base64
 import secrets
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from shared.config import Settings, load_settings
 from shared.devhost.azurite import Azurite, AzuritePorts
+from tests.support.clerk import APP_ORIGIN, AUTHORIZED_PARTIES, ISSUER, JwksServer, RsaKey, new_rsa_key, sign
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
@@ -28,8 +33,24 @@ def azurite() -> Iterator[Azurite]:
         instance.stop()
 
 
+@pytest.fixture(scope="session")
+def clerk_key() -> RsaKey:
+    """The key our Clerk stand-in signs session tokens with."""
+    return new_rsa_key("ins_test_1")
+
+
+@pytest.fixture(scope="session")
+def clerk_jwks(clerk_key: RsaKey) -> Iterator[JwksServer]:
+    """Clerk's JWKS endpoint, served from 127.0.0.1 for the whole session."""
+    server = JwksServer([clerk_key.jwk()])
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 def settings_environ(connection_string: str, **overrides: str) -> dict[str, str]:
-    """A complete, valid test environment for `load_settings`."""
+    """A complete, valid test environment for `load_settings` (API keys only, no Clerk)."""
     environ = {
         "TOKENROUTE_ENV": "test",
         "AzureWebJobsStorage": connection_string,
@@ -41,12 +62,68 @@ def settings_environ(connection_string: str, **overrides: str) -> dict[str, str]
 
 
 @pytest.fixture
-def settings(azurite: Azurite) -> Settings:
-    """Validated settings for the session's Azurite."""
-    return load_settings(settings_environ(azurite.connection_string), local_settings=None)
+def settings(azurite: Azurite, clerk_jwks: JwksServer, tmp_path: Path) -> Settings:
+    """Validated settings for the session's Azurite and Clerk stand-in, with a private secrets file."""
+    environ = settings_environ(
+        azurite.connection_string,
+        CLERK_ISSUER=ISSUER,
+        CLERK_JWKS_URL=clerk_jwks.url,
+        CLERK_AUTHORIZED_PARTIES=",".join(AUTHORIZED_PARTIES),
+        LOCAL_SECRETS_PATH=str(tmp_path / "secrets.json"),
+    )
+    return load_settings(environ, local_settings=None)
+
+
+TokenFactory = Callable[..., str]
+
+
+@pytest.fixture
+def session_token(clerk_key: RsaKey) -> TokenFactory:
+    """Make a real Clerk session token: `session_token("user_x", org="org_y", role="org:member")`."""
+
+    def make(user: str, *, org: str | None = None, role: str | None = None, **claims: Any) -> str:
+        now = int(time.time())
+        body: dict[str, Any] = {
+            "iss": ISSUER,
+            "sub": user,
+            "sid": "sess_" + uuid.uuid4().hex[:10],
+            "azp": APP_ORIGIN,
+            "iat": now,
+            "nbf": now - 5,
+            "exp": now + 120,
+            "v": 2,
+        }
+        if org is not None:
+            body["o"] = {"id": org, "rol": role or "member", "slg": org.lower()}
+        body.update(claims)
+        return sign(clerk_key, {k: v for k, v in body.items() if v is not None})
+
+    return make
 
 
 @pytest.fixture
 def unique_name() -> str:
     """A short name no other test uses, for tables, queues and containers (letters and digits)."""
     return "t" + uuid.uuid4().hex[:12]
+
+
+@pytest.fixture
+def unique_user() -> str:
+    """A Clerk-shaped user id no other test uses (so each test starts in a fresh personal tenant)."""
+    return "user_" + uuid.uuid4().hex[:16]
+
+
+class MovableClock:
+    """A wall clock that tests move by hand; each reading also ticks 1 ms, so events keep their order."""
+
+    def __init__(self) -> None:
+        self.current = datetime.now(UTC)
+
+    def now(self) -> datetime:
+        """The clock's time."""
+        self.current += timedelta(milliseconds=1)
+        return self.current
+
+    def advance(self, delta: timedelta) -> None:
+        """Move forward."""
+        self.current += delta

@@ -18,6 +18,14 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.observability.context import current_request_id
+from shared.storage.errors import (
+    ConcurrencyError,
+    Conflict,
+    InvalidCursor,
+    NotFound,
+    StorageError,
+    StorageUnavailable,
+)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 TYPE_PREFIX = "urn:tokenroute:problem:"
@@ -150,9 +158,36 @@ async def _handle_http(_: Request, exc: Exception) -> JSONResponse:
     return problem_response(exc.status_code, slug, title, detail, headers=dict(exc.headers or {}) or None)
 
 
+async def _handle_storage(_: Request, exc: Exception) -> JSONResponse:
+    # Storage errors that reach the API unhandled: answer what they mean, never the SDK's text.
+    if isinstance(exc, InvalidCursor):
+        error = FieldError(
+            path="query.cursor", message="Not a cursor from a previous page of this list.", type="invalid_cursor"
+        )
+        return problem_response(400, "invalid-cursor", "Invalid cursor", error.message, errors=[error])
+    if isinstance(exc, NotFound):
+        return problem_response(404, "not-found", "Not found")
+    if isinstance(exc, ConcurrencyError | Conflict):
+        return problem_response(409, "conflict", "Conflict", "The resource changed meanwhile; read it and try again.")
+    if isinstance(exc, StorageUnavailable):
+        log.warning("storage unavailable: %s", type(exc).__name__)
+        return problem_response(
+            503,
+            "unavailable",
+            "Service unavailable",
+            "Storage is unavailable; try again.",
+            headers={"Retry-After": "5"},
+        )
+    log.error("storage error: %s", exc)
+    return problem_response(
+        500, "internal", "Internal error", "Something went wrong on our side; quote the request id."
+    )
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Route every error the framework knows about into the problem model."""
     app.add_exception_handler(ApiProblem, _handle_api_problem)
+    app.add_exception_handler(StorageError, _handle_storage)
     app.add_exception_handler(RequestValidationError, _handle_validation)
     app.add_exception_handler(StarletteHTTPException, _handle_http)
 

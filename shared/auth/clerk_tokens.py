@@ -61,7 +61,7 @@ _SIGNATURE_ONLY: Final[Options] = {
 }
 
 
-class InvalidSessionToken(Exception):  # noqa: N818 - the name says what the caller gets; "Error" adds nothing
+class InvalidSessionToken(Exception):
     """The session token cannot be trusted; `reason_code` says why, the message never does."""
 
     public_message: Final = "invalid session token"

@@ -115,6 +115,7 @@ class Settings(BaseModel):
     secrets_backend: SecretsBackend = Field(alias="SECRETS_BACKEND")
     keyvault_url: HttpUrl | None = Field(default=None, alias="KEYVAULT_URL")
     local_secrets_key: SecretStr | None = Field(default=None, alias="LOCAL_SECRETS_KEY")
+    local_secrets_path: Path | None = Field(default=None, alias="LOCAL_SECRETS_PATH")
 
     allow_private_endpoints: Annotated[bool, BeforeValidator(_flag)] = Field(
         default=False, alias="TOKENROUTE_ALLOW_PRIVATE_ENDPOINTS"
@@ -139,6 +140,11 @@ class Settings(BaseModel):
         if "-----BEGIN PUBLIC KEY-----" not in pem:
             raise ValueError("must be a PEM public key (-----BEGIN PUBLIC KEY----- ...)")
         return SecretStr(pem)
+
+    @field_validator("local_secrets_path", mode="before")
+    @classmethod
+    def _empty_path(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("local_secrets_key")
     @classmethod
@@ -168,6 +174,8 @@ class Settings(BaseModel):
             problems.append("KEYVAULT_URL: required when SECRETS_BACKEND=keyvault")
         if self.secrets_backend is SecretsBackend.LOCAL and self.local_secrets_key is None:
             problems.append("LOCAL_SECRETS_KEY: required when SECRETS_BACKEND=local")
+        if self.clerk_issuer and self.clerk_jwks_url is None and self.clerk_jwt_key is None:
+            problems.append("CLERK_JWKS_URL or CLERK_JWT_KEY: one is required when CLERK_ISSUER is set")
         if self.environment is Environment.PROD:
             if self.secrets_backend is SecretsBackend.LOCAL:
                 problems.append("SECRETS_BACKEND: the local secrets backend is refused when TOKENROUTE_ENV=prod")
@@ -179,8 +187,6 @@ class Settings(BaseModel):
                 problems.append("AzureWebJobsStorage: development storage is refused when TOKENROUTE_ENV=prod")
             if not self.clerk_issuer:
                 problems.append("CLERK_ISSUER: required when TOKENROUTE_ENV=prod")
-            if self.clerk_jwks_url is None and self.clerk_jwt_key is None:
-                problems.append("CLERK_JWKS_URL or CLERK_JWT_KEY: one is required when TOKENROUTE_ENV=prod")
         if problems:
             raise ValueError("; ".join(problems))
         return self

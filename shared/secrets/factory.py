@@ -26,8 +26,9 @@ def secret_backend_from_settings(
     """The Key Vault backend (`SECRETS_BACKEND=keyvault`) or the local encrypted store (`local`).
 
     `credential` replaces `DefaultAzureCredential` and `transport` the HTTP layer (tests);
-    `local_path` moves the local store away from `.tokenroute/secrets.json`. The local store is
-    refused in prod even if settings were built without validation.
+    `local_path` (or `LOCAL_SECRETS_PATH`) moves the local store away from
+    `.tokenroute/secrets.json`. The local store is refused in prod even if settings were built
+    without validation.
     """
     if settings.secrets_backend is SecretsBackend.KEYVAULT:
         if credential is None:
@@ -42,4 +43,5 @@ def secret_backend_from_settings(
     if settings.local_secrets_key is None:
         raise ValueError("LOCAL_SECRETS_KEY is required for the local secret backend")
     key = decode_local_key(settings.local_secrets_key)
-    return LocalEncryptedStore(local_path or DEFAULT_PATH, key, environment=settings.environment)
+    path = local_path or settings.local_secrets_path or DEFAULT_PATH
+    return LocalEncryptedStore(path, key, environment=settings.environment)

@@ -17,9 +17,26 @@ HEALTH_TABLE: Final = "health"
 HEALTH_CONTAINER: Final = "health"
 HEALTH_QUEUE: Final = "health"
 
+TENANTS_TABLE: Final = "tenants"
+MEMBERSHIPS_TABLE: Final = "memberships"
+USER_TENANTS_TABLE: Final = "usertenants"
+PROJECTS_TABLE: Final = "projects"
+API_KEYS_TABLE: Final = "apikeys"
+API_KEY_INDEX_TABLE: Final = "apikeyindex"
+AUDIT_TABLE: Final = "audit"
+DELETIONS_TABLE: Final = "deletions"
+
 TABLES: Final[Mapping[str, str]] = MappingProxyType(
     {
         HEALTH_TABLE: "round trips of the health probe (written and deleted at once)",
+        TENANTS_TABLE: "one row per tenant (Clerk organization or personal workspace)",
+        MEMBERSHIPS_TABLE: "a tenant's members and their roles",
+        USER_TENANTS_TABLE: "the tenants each user belongs to (for /me)",
+        PROJECTS_TABLE: "projects per tenant",
+        API_KEYS_TABLE: "project API keys: HMAC of the secret, scopes, last use, revocation",
+        API_KEY_INDEX_TABLE: "key id -> tenant and project of the key (no secret)",
+        DELETIONS_TABLE: "tombstones of deleted resources, pending their cascade",
+        AUDIT_TABLE: "append-only audit trail per tenant and project, newest first",
     }
 )
 

@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from shared.auth import InvalidSessionToken, JwksCache, SessionTokenVerifier
-from tests.auth.conftest import (
+from tests.support.clerk import (
     APP_ORIGIN,
     ISSUER,
     FakeClock,

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from shared.auth import InvalidSessionToken, JwksCache, SessionTokenVerifier, rsa_signing_keys
-from tests.auth.conftest import ISSUER, FakeClock, JwksServer, RsaKey, new_rsa_key, session_claims, sign
+from tests.support.clerk import ISSUER, FakeClock, JwksServer, RsaKey, new_rsa_key, session_claims, sign
 
 
 async def refusal(verifier: SessionTokenVerifier, token: str) -> str:

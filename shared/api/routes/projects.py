@@ -1,0 +1,131 @@
+"""Projects: `/api/v1/projects[/{project}]`."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.api.auth import CallerDep, ProjectAccess, actor_of, authorize, project_access
+from shared.api.dependencies import ServicesDep
+from shared.api.paging import Cursor, Limit, PageOut
+from shared.tenancy.records import ProjectRecord
+from shared.tenancy.roles import Role, Scope
+
+router = APIRouter(prefix="/projects", tags=["projects"])
+
+ProjectName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")]
+
+
+class ProjectCreate(BaseModel):
+    """A new project."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"name": "Support answers"}]})
+    name: ProjectName
+
+
+class ProjectUpdate(BaseModel):
+    """Changes to a project."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: ProjectName
+
+
+class Project(BaseModel):
+    """A project."""
+
+    id: str
+    name: str
+    created_at: datetime
+    created_by: str
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, record: ProjectRecord) -> Project:
+        """The public view of a stored project."""
+        return cls(
+            id=record.row_key,
+            name=record.name,
+            created_at=record.created_at,
+            created_by=record.created_by,
+            updated_at=record.updated_at,
+        )
+
+
+@router.post("", status_code=201, response_model=Project, summary="Create a project (admin)")
+async def create_project(body: ProjectCreate, caller: CallerDep, services: ServicesDep, request: Request) -> Project:
+    """Projects are created by people with the admin role; API keys belong to one project and cannot."""
+    authorize(caller, Role.ADMIN, Scope.ADMIN, keys_allowed=False)
+    record = await asyncio.to_thread(services.projects.create, caller.tenant_id, body.name.strip(), caller.id)
+    await asyncio.to_thread(
+        services.audit.record,
+        caller.tenant_id,
+        record.row_key,
+        actor_of(request, caller),
+        "project.created",
+        "project",
+        record.row_key,
+        {"name": record.name},
+    )
+    return Project.of(record)
+
+
+@router.get("", response_model=PageOut[Project], summary="List projects (viewer)")
+async def list_projects(
+    caller: CallerDep, services: ServicesDep, limit: Limit = 50, cursor: Cursor = None
+) -> PageOut[Project]:
+    """The tenant's projects; an API key sees only its own project."""
+    if caller.project_id is not None:
+        record = await asyncio.to_thread(services.projects.find, caller.tenant_id, caller.project_id)
+        return PageOut(items=[Project.of(record)] if record else [], next_cursor=None)
+    authorize(caller, Role.VIEWER, Scope.RUNS_READ)
+    page = await asyncio.to_thread(services.projects.list, caller.tenant_id, limit=limit, cursor=cursor)
+    return PageOut(items=[Project.of(r) for r in page.items], next_cursor=page.next_cursor)
+
+
+ViewerAccess = Annotated[ProjectAccess, Depends(project_access(Role.VIEWER, Scope.RUNS_READ))]
+AdminAccess = Annotated[ProjectAccess, Depends(project_access(Role.ADMIN, Scope.ADMIN))]
+OwnerAccess = Annotated[ProjectAccess, Depends(project_access(Role.OWNER, Scope.ADMIN, keys_allowed=False))]
+
+
+@router.get("/{project}", response_model=Project, summary="Get a project (viewer)")
+async def get_project(access: ViewerAccess) -> Project:
+    """One project of the caller's tenant."""
+    return Project.of(access.project)
+
+
+@router.patch("/{project}", response_model=Project, summary="Rename a project (admin)")
+async def rename_project(body: ProjectUpdate, access: AdminAccess, services: ServicesDep, request: Request) -> Project:
+    """Change the project's name (audited)."""
+    updated = await asyncio.to_thread(services.projects.rename, access.project, body.name.strip())
+    await asyncio.to_thread(
+        services.audit.record,
+        access.tenant_id,
+        access.project_id,
+        actor_of(request, access.caller),
+        "project.renamed",
+        "project",
+        access.project_id,
+        {"from": access.project.name, "to": updated.name},
+    )
+    return Project.of(updated)
+
+
+@router.delete("/{project}", status_code=204, summary="Delete a project (owner)")
+async def delete_project(access: OwnerAccess, services: ServicesDep, request: Request) -> Response:
+    """The project is unreachable at once; its data is removed by the lifecycle job."""
+    await asyncio.to_thread(services.projects.delete, access.project, access.caller.id)
+    await asyncio.to_thread(
+        services.audit.record,
+        access.tenant_id,
+        access.project_id,
+        actor_of(request, access.caller),
+        "project.deleted",
+        "project",
+        access.project_id,
+        {"name": access.project.name},
+    )
+    return Response(status_code=204)

@@ -1,0 +1,1 @@
+"""Tenants, memberships, projects and project API keys."""

@@ -1,0 +1,99 @@
+"""Tenant A cannot read, list, change or delete anything of tenant B: every route, by guessed ids.
+
+The table below must list every route of the API: `test_every_route_is_in_the_table` fails when
+a route is added without an isolation case.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from tests.conftest import TokenFactory
+from tests.support.api import bearer, create_key, create_project
+
+# (method, path template, body). Placeholders are filled with the *other* tenant's ids.
+PROJECT_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
+    ("GET", "/api/v1/projects/{project}", None),
+    ("PATCH", "/api/v1/projects/{project}", {"name": "taken over"}),
+    ("DELETE", "/api/v1/projects/{project}", None),
+    ("GET", "/api/v1/projects/{project}/api-keys", None),
+    ("POST", "/api/v1/projects/{project}/api-keys", {"name": "k", "scopes": ["admin"]}),
+    ("GET", "/api/v1/projects/{project}/api-keys/{key}", None),
+    ("DELETE", "/api/v1/projects/{project}/api-keys/{key}", None),
+    ("GET", "/api/v1/projects/{project}/audit", None),
+]
+# Routes without a tenant's resource in the path; their isolation is checked by what they list.
+UNSCOPED_ROUTES = {
+    ("GET", "/api/health"),
+    ("GET", "/api/v1/me"),
+    ("GET", "/api/v1/projects"),
+    ("POST", "/api/v1/projects"),
+}
+
+
+def test_every_route_is_in_the_table(api: FastAPI) -> None:
+    declared = {(m, p) for m, p, _ in PROJECT_ROUTES} | UNSCOPED_ROUTES
+    for route in api.routes:
+        if isinstance(route, APIRoute):
+            for method in route.methods or ():
+                assert (method, route.path) in declared, f"add {method} {route.path} to the isolation table"
+
+
+@pytest.fixture
+async def victim(client: httpx.AsyncClient, session_token: TokenFactory, unique_user: str) -> dict[str, Any]:
+    """Tenant B: a project, a key, and an audit trail."""
+    headers = bearer(session_token(unique_user))
+    project = await create_project(client, headers, "victim")
+    key = await create_key(client, headers, project["id"], ["admin"])
+    tenant = (await client.get("/api/v1/me", headers=headers)).json()["tenant_id"]
+    return {"headers": headers, "tenant": tenant, "project": project["id"], "key": key["id"], "raw_key": key["key"]}
+
+
+@pytest.fixture
+async def attackers(client: httpx.AsyncClient, session_token: TokenFactory) -> dict[str, dict[str, str]]:
+    """Tenant A as a person (owner of its own tenant) and as an admin API key of its own project."""
+    person = bearer(session_token("user_attacker_" + secrets.token_hex(6)))
+    project = await create_project(client, person, "attacker")
+    key = await create_key(client, person, project["id"], ["admin", "runs:read", "runs:write"])
+    return {"person": person, "api key": bearer(key["key"])}
+
+
+@pytest.mark.parametrize(("method", "template", "body"), PROJECT_ROUTES)
+async def test_other_tenants_resources_answer_404(
+    client: httpx.AsyncClient,
+    victim: dict[str, Any],
+    attackers: dict[str, dict[str, str]],
+    method: str,
+    template: str,
+    body: dict[str, Any] | None,
+) -> None:
+    path = template.format(project=victim["project"], key=victim["key"])
+    for who, headers in attackers.items():
+        response = await client.request(method, path, json=body, headers=headers)
+        assert response.status_code == 404, f"{who}: {method} {path} -> {response.status_code}"
+        assert response.json()["type"] == "urn:tokenroute:problem:not-found"
+    # Nothing changed for the victim.
+    project = await client.get(f"/api/v1/projects/{victim['project']}", headers=victim["headers"])
+    assert project.json()["name"] == "victim"
+    assert (
+        await client.get(f"/api/v1/projects/{victim['project']}", headers=bearer(victim["raw_key"]))
+    ).status_code == 200
+    keys = await client.get(f"/api/v1/projects/{victim['project']}/api-keys", headers=victim["headers"])
+    assert len(keys.json()["items"]) == 1
+
+
+async def test_lists_never_show_other_tenants(
+    client: httpx.AsyncClient, victim: dict[str, Any], attackers: dict[str, dict[str, str]]
+) -> None:
+    for headers in attackers.values():
+        listed = (await client.get("/api/v1/projects", headers=headers, params={"limit": "200"})).json()["items"]
+        assert victim["project"] not in {p["id"] for p in listed}
+        me = (await client.get("/api/v1/me", headers=headers)).json()
+        assert me["tenant_id"] != victim["tenant"]
+        assert victim["tenant"] not in {t["tenant_id"] for t in me["tenants"]}
