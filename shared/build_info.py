@@ -31,7 +31,9 @@ def build_info() -> BuildInfo:
     """Read the stamp once; fall back to the git checkout for local runs."""
     if _STAMP.is_file():
         data = json.loads(_STAMP.read_text(encoding="utf-8"))
-        return BuildInfo(version=data.get("version", __version__), commit=data.get("commit"), built_at=data.get("built_at"))
+        return BuildInfo(
+            version=data.get("version", __version__), commit=data.get("commit"), built_at=data.get("built_at")
+        )
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "--short=12", "HEAD"],  # noqa: S607 - git from PATH, fixed arguments
