@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import base64
+import json
+import os
 import secrets
 import time
 import uuid
@@ -15,8 +17,9 @@ from typing import Any
 import pytest
 
 from shared.config import Settings, load_settings
-from shared.devhost.azurite import Azurite, AzuritePorts
+from shared.devhost.azurite import Azurite, AzuritePorts, free_ports
 from tests.support.clerk import APP_ORIGIN, AUTHORIZED_PARTIES, ISSUER, JwksServer, RsaKey, new_rsa_key, sign
+from tests.support.devhost_process import FAST_HOST_JSON, DevHostProcess
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
@@ -127,3 +130,50 @@ class MovableClock:
     def advance(self, delta: timedelta) -> None:
         """Move forward."""
         self.current += delta
+
+
+@pytest.fixture
+def fast_host_json(tmp_path: Path) -> Path:
+    """A host.json with short polling, a 1 s retry delay and maxDequeueCount 3."""
+    path = tmp_path / "host.json"
+    path.write_text(json.dumps(FAST_HOST_JSON), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def devhost(azurite: Azurite, tmp_path: Path, fast_host_json: Path) -> Iterator[Callable[..., DevHostProcess]]:
+    """Factory: `devhost("tests.devhost.apps.x:app", EXTRA="1")` returns a started process.
+
+    Every process is killed at the end of the test, failed or not; on failure its log is printed.
+    """
+    started: list[DevHostProcess] = []
+
+    def make(app: str, *, start: bool = True, **extra_env: str) -> DevHostProcess:
+        env = {key: value for key, value in os.environ.items() if not key.startswith(("AzureWebJobs", "TOKENROUTE_"))}
+        env.update(
+            {
+                "AzureWebJobsStorage": azurite.connection_string,
+                "DEVHOST_TEST_RECORD": str(tmp_path / "records.jsonl"),
+                "PYTHONUNBUFFERED": "1",
+                "TOKENROUTE_LOG_LEVEL": "INFO",
+            }
+        )
+        env.update(extra_env)
+        process = DevHostProcess(
+            app=app,
+            port=free_ports(1)[0],
+            env=env,
+            log_path=tmp_path / "devhost.log",
+            record_path=tmp_path / "records.jsonl",
+            host_json=fast_host_json,
+        )
+        started.append(process)
+        return process.start() if start else process
+
+    try:
+        yield make
+    finally:
+        for process in started:
+            process.kill()
+            # pytest shows captured output only for failed tests: the logs explain the failure.
+            print(process.all_logs())

@@ -76,6 +76,13 @@ class StorageSettings(BaseModel):
     credential: str | None = Field(default=None, alias="AzureWebJobsStorage__credential")
     client_id: str | None = Field(default=None, alias="AzureWebJobsStorage__clientId")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_is_unset(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items() if not (isinstance(value, str) and not value.strip())}
+        return data
+
     @model_validator(mode="after")
     def _one_form(self) -> Self:
         if self.connection_string is not None and self.connection_string.get_secret_value().strip():
@@ -122,6 +129,14 @@ class Settings(BaseModel):
     )
     dev_tenant: Annotated[bool, BeforeValidator(_flag)] = Field(default=False, alias="TOKENROUTE_DEV_TENANT")
     log_level: str = Field(default="INFO", alias="TOKENROUTE_LOG_LEVEL")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_is_unset(cls, data: Any) -> Any:
+        # App settings and local.settings.json cannot omit a key as easily as leave it empty.
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items() if not (isinstance(value, str) and not value.strip())}
+        return data
 
     @field_validator("clerk_issuer")
     @classmethod
@@ -192,7 +207,7 @@ class Settings(BaseModel):
         return self
 
 
-class SettingsError(Exception):
+class SettingsError(ValueError):
     """The environment does not describe a valid configuration; the message names every bad key."""
 
     def __init__(self, problems: list[str]) -> None:

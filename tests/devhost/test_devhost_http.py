@@ -8,7 +8,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from tests.devhost.conftest import DevHostProcess
+from tests.support.devhost_process import DevHostProcess
 
 pytestmark = pytest.mark.slow
 

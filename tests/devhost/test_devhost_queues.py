@@ -12,7 +12,7 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.queue import QueueClient, QueueMessage
 
 from shared.devhost.azurite import Azurite
-from tests.devhost.conftest import DevHostProcess, wait_until
+from tests.support.devhost_process import DevHostProcess, wait_until
 
 pytestmark = pytest.mark.slow
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.devhost.conftest import DevHostProcess, wait_until
+from tests.support.devhost_process import DevHostProcess, wait_until
 
 pytestmark = pytest.mark.slow
 

@@ -18,7 +18,7 @@ from azure.storage.queue import QueueClient, TextBase64EncodePolicy
 from shared.devhost.azurite import Azurite
 from shared.devhost.host import Host, HostError
 from shared.devhost.host_config import HostConfig, HostTuning
-from tests.devhost.conftest import FAST_HOST_JSON
+from tests.support.devhost_process import FAST_HOST_JSON
 
 TUNING = HostTuning(lease_seconds=5, renew_seconds=1, grace_seconds=5)
 

@@ -47,7 +47,9 @@ async def me(caller: CallerDep, services: ServicesDep) -> Me:
             for r in records
         ]
     else:
-        tenants = [TenantMembership(tenant_id=caller.tenant_id, kind="organization", role=None, current=True)]
+        tenant = await asyncio.to_thread(services.directory.find, caller.tenant_id)
+        kind = tenant.kind.value if tenant else "unknown"
+        tenants = [TenantMembership(tenant_id=caller.tenant_id, kind=kind, role=None, current=True)]
     return Me(
         kind=caller.kind,
         id=caller.id,
