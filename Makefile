@@ -31,7 +31,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy shared tests bench function_app.py
+	$(BIN)/mypy shared tests function_app.py $(wildcard bench)
 
 pytest: install
 	$(BIN)/pytest
