@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import httpx
 
+from shared.providers.egress import guarded_transport
+
 # Connect fast or fail; a read may wait long (a reasoning model can think for minutes before the
 # first byte of a non-streamed answer). The per-call budget in retries.py bounds the whole call.
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=300.0, write=30.0, pool=30.0)
@@ -14,11 +16,17 @@ def new_http_client(
     *,
     timeout: httpx.Timeout = DEFAULT_TIMEOUT,
     transport: httpx.AsyncBaseTransport | None = None,
+    allow_private: bool = False,
 ) -> httpx.AsyncClient:
     """A client for provider calls: no redirects, no environment proxies or netrc, bounded pools.
 
-    `transport` lets the caller put a connect-time guard (SSRF checks) under every adapter.
+    Every connection goes through the SSRF guard (`egress.guarded_transport`), which refuses loopback,
+    private, link-local and other non-public addresses at connect time unless `allow_private`
+    (`settings.allow_private_endpoints`). `transport` replaces the guard: for tests only.
     """
+    if transport is None:
+        # A custom transport ignores the client's `limits`, so the guard gets them itself.
+        transport = guarded_transport(allow_private, limits=DEFAULT_LIMITS)
     return httpx.AsyncClient(
         timeout=timeout,
         limits=DEFAULT_LIMITS,

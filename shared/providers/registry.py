@@ -7,7 +7,7 @@ from typing import Protocol
 
 import httpx
 
-from shared.providers import anthropic_messages, azure_openai, gemini, openai_chat
+from shared.providers import anthropic_messages, azure_openai, gemini, openai_chat, sandbox
 from shared.providers.compat import COMPAT_PROFILES, OPENAI, CompatProfile
 from shared.providers.models import ChatRequest, Completion, MonotonicClock, ProviderCredential
 
@@ -49,6 +49,12 @@ _ADAPTERS: dict[str, CompleteFn] = {
 
 PROVIDER_NAMES: frozenset[str] = frozenset(_ADAPTERS)
 
+# Simulated providers are not HTTP adapters: no credential, no client, a different call
+# (`sandbox.complete_sandbox`), so they are kept out of PROVIDER_NAMES and `adapter_for`.
+SANDBOX = sandbox.PROVIDER
+SIMULATED_PROVIDERS: frozenset[str] = frozenset({SANDBOX})
+ALL_PROVIDER_NAMES: frozenset[str] = PROVIDER_NAMES | SIMULATED_PROVIDERS
+
 _DEFAULT_BASE_URLS: dict[str, str | None] = {
     "openai": OPENAI.default_base_url,
     "azure_openai": None,  # each resource has its own endpoint
@@ -64,7 +70,17 @@ def adapter_for(provider_name: str) -> CompleteFn:
         return _ADAPTERS[provider_name]
     except KeyError:
         known = ", ".join(sorted(_ADAPTERS))
+        if is_simulated(provider_name):
+            raise KeyError(
+                f"unknown provider {provider_name!r} among the HTTP adapters: it is simulated, "
+                "call shared.providers.sandbox.complete_sandbox"
+            ) from None
         raise KeyError(f"unknown provider {provider_name!r}; known: {known}") from None
+
+
+def is_simulated(provider_name: str) -> bool:
+    """Whether the provider is simulated (no HTTP, no key): its results must be labeled as such."""
+    return provider_name in SIMULATED_PROVIDERS
 
 
 def default_base_url(provider_name: str) -> str | None:
