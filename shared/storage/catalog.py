@@ -25,6 +25,14 @@ API_KEYS_TABLE: Final = "apikeys"
 API_KEY_INDEX_TABLE: Final = "apikeyindex"
 AUDIT_TABLE: Final = "audit"
 DELETIONS_TABLE: Final = "deletions"
+SUITES_TABLE: Final = "suites"
+SUITE_VERSIONS_TABLE: Final = "suiteversions"
+SUITES_CONTAINER: Final = "suites"
+RUNS_TABLE: Final = "runs"
+RUN_SHARDS_TABLE: Final = "runshards"
+RESULTS_TABLE: Final = "results"
+OUTPUTS_CONTAINER: Final = "outputs"
+RUN_SHARDS_QUEUE: Final = "run-shards"
 
 TABLES: Final[Mapping[str, str]] = MappingProxyType(
     {
@@ -36,6 +44,11 @@ TABLES: Final[Mapping[str, str]] = MappingProxyType(
         API_KEYS_TABLE: "project API keys: HMAC of the secret, scopes, last use, revocation",
         API_KEY_INDEX_TABLE: "key id -> tenant and project of the key (no secret)",
         DELETIONS_TABLE: "tombstones of deleted resources, pending their cascade",
+        SUITES_TABLE: "one row per suite: name, description, latest version, version count",
+        SUITE_VERSIONS_TABLE: "one row per immutable suite version (named by its SHA-256)",
+        RUNS_TABLE: "benchmark runs: suite version, targets, status, estimate",
+        RUN_SHARDS_TABLE: "per-shard progress of each run (written only by the shard's worker)",
+        RESULTS_TABLE: "one row per run, target, case and trial: output, scores, usage, cost, latency",
         AUDIT_TABLE: "append-only audit trail per tenant and project, newest first",
     }
 )
@@ -43,12 +56,15 @@ TABLES: Final[Mapping[str, str]] = MappingProxyType(
 CONTAINERS: Final[Mapping[str, str]] = MappingProxyType(
     {
         HEALTH_CONTAINER: "round trips of the health probe (written and deleted at once)",
+        SUITES_CONTAINER: "suite versions as canonical JSON, <tenant>/<project>/<suite>/<sha256>.json (immutable)",
+        OUTPUTS_CONTAINER: "model outputs too large for a table row, one blob per result",
     }
 )
 
 QUEUES: Final[Mapping[str, str]] = MappingProxyType(
     {
         HEALTH_QUEUE: "round trips of the health probe (no trigger reads it)",
+        RUN_SHARDS_QUEUE: "one message per run shard: run it (ids only)",
     }
 )
 
