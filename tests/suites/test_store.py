@@ -9,10 +9,11 @@ import pytest
 
 from shared.ids import new_id
 from shared.storage import NotFound, StorageAccount, blob_path
+from shared.storage.catalog import SUITES_CONTAINER
 from shared.suites.canonical import encode_content
 from shared.suites.errors import SuiteError, SuiteIntegrityError
 from shared.suites.models import Case, SuiteContent
-from shared.suites.store import SUITES_CONTAINER, SuiteStore
+from shared.suites.store import SuiteStore
 
 Scope = tuple[str, str]
 
