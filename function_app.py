@@ -1,17 +1,22 @@
 """The Function App: builds the app and registers its blueprints, nothing else.
 
-HTTP is one ASGI function (FastAPI); queue and timer functions come from blueprints.
+HTTP is one ASGI function (FastAPI); queue and timer functions come from blueprints that share
+the same services.
 """
 
 import azure.functions as func
 
 from shared.api.app import create_api
 from shared.config import load_settings
+from shared.jobs.runs import run_blueprint
 from shared.observability.logs import configure_logging
+from shared.services import Services
 
 # The environment only: locally the host (shared.devhost, like Core Tools) has already put
 # local.settings.json Values into it.
 settings = load_settings(local_settings=None)
 configure_logging(settings.log_level)
+services = Services(settings)
 
-app = func.AsgiFunctionApp(app=create_api(settings), http_auth_level=func.AuthLevel.ANONYMOUS)
+app = func.AsgiFunctionApp(app=create_api(settings, services), http_auth_level=func.AuthLevel.ANONYMOUS)
+app.register_functions(run_blueprint(services))

@@ -10,12 +10,22 @@ import base64
 import secrets
 from functools import cached_property
 
+import httpx
+
 from shared.auth.callers import Authenticator
 from shared.auth.clerk_tokens import SessionTokenVerifier
 from shared.clock import Clock, SystemClock
 from shared.config import Settings
+from shared.credentials.store import CredentialStore
+from shared.pricing.table import PriceTable, default_table
+from shared.providers.client import new_http_client
+from shared.runs.results import ResultStore
+from shared.runs.store import RunStore
+from shared.runs.targets import CallPolicy
+from shared.runs.worker import ShardWorker
 from shared.secrets import SecretBackend, SecretNotFound, SecretRef, secret_backend_from_settings
 from shared.storage.account import StorageAccount
+from shared.suites.store import SuiteStore
 from shared.tenancy.api_key_store import ApiKeyStore
 from shared.tenancy.audit import AuditLog
 from shared.tenancy.projects import ProjectStore
@@ -32,11 +42,14 @@ class Services:
         storage: StorageAccount | None = None,
         clock: Clock | None = None,
         secret_backend: SecretBackend | None = None,
+        call_policy: CallPolicy | None = None,
     ) -> None:
         self.settings = settings
         self.storage = storage or StorageAccount.from_settings(settings.storage)
         self.clock: Clock = clock or SystemClock()
+        self.call_policy = call_policy or CallPolicy()
         self._secret_backend = secret_backend
+        self._http: httpx.AsyncClient | None = None
 
     @cached_property
     def secrets(self) -> SecretBackend:
@@ -92,9 +105,60 @@ class Services:
             authorized_parties=self.settings.clerk_authorized_parties,
         )
 
+    @cached_property
+    def credentials(self) -> CredentialStore:
+        """Provider credentials (metadata in Tables, keys in the secret backend)."""
+        return CredentialStore(self.storage, self.secrets, self.clock)
+
+    @cached_property
+    def suites(self) -> SuiteStore:
+        """Suites and their immutable versions."""
+        return SuiteStore(self.storage, self.clock)
+
+    @cached_property
+    def runs(self) -> RunStore:
+        """Runs, shards and shard messages."""
+        return RunStore(self.storage, self.clock)
+
+    @cached_property
+    def results(self) -> ResultStore:
+        """Run results and large outputs."""
+        return ResultStore(self.storage)
+
+    def prices(self) -> PriceTable:
+        """The price table in force (shipped with the code)."""
+        return default_table()
+
+    def http(self) -> httpx.AsyncClient:
+        """The one HTTP client for provider calls, SSRF-guarded; made on first use (in the running loop)."""
+        if self._http is None:
+            self._http = new_http_client(allow_private=self.settings.allow_private_endpoints)
+        return self._http
+
+    @cached_property
+    def shard_worker(self) -> ShardWorker:
+        """Runs shard messages."""
+        return ShardWorker(
+            runs=self.runs,
+            results=self.results,
+            suites=self.suites,
+            credentials=self.credentials,
+            prices=self.prices,
+            http=self.http,
+            clock=self.clock,
+            policy=self.call_policy,
+        )
+
     def ensure_storage(self) -> None:
-        """Create every table this process uses (idempotent; run at start-up)."""
-        self.directory.ensure()
-        self.projects.ensure()
-        self.api_keys.ensure()
-        self.audit.ensure()
+        """Create every table, container and queue this process uses (idempotent; run at start-up)."""
+        for store in (
+            self.directory,
+            self.projects,
+            self.api_keys,
+            self.audit,
+            self.credentials,
+            self.suites,
+            self.runs,
+            self.results,
+        ):
+            store.ensure()

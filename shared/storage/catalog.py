@@ -25,6 +25,7 @@ API_KEYS_TABLE: Final = "apikeys"
 API_KEY_INDEX_TABLE: Final = "apikeyindex"
 AUDIT_TABLE: Final = "audit"
 DELETIONS_TABLE: Final = "deletions"
+CREDENTIALS_TABLE: Final = "credentials"
 SUITES_TABLE: Final = "suites"
 SUITE_VERSIONS_TABLE: Final = "suiteversions"
 SUITES_CONTAINER: Final = "suites"
@@ -44,6 +45,7 @@ TABLES: Final[Mapping[str, str]] = MappingProxyType(
         API_KEYS_TABLE: "project API keys: HMAC of the secret, scopes, last use, revocation",
         API_KEY_INDEX_TABLE: "key id -> tenant and project of the key (no secret)",
         DELETIONS_TABLE: "tombstones of deleted resources, pending their cascade",
+        CREDENTIALS_TABLE: "provider credential metadata (fingerprint, validation); keys live in the secret backend",
         SUITES_TABLE: "one row per suite: name, description, latest version, version count",
         SUITE_VERSIONS_TABLE: "one row per immutable suite version (named by its SHA-256)",
         RUNS_TABLE: "benchmark runs: suite version, targets, status, estimate",

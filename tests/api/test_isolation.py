@@ -18,7 +18,7 @@ from tests.conftest import TokenFactory
 from tests.support.api import bearer, create_key, create_project
 
 # (method, path template, body). Placeholders are filled with the *other* tenant's ids.
-PROJECT_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
+PROJECT_ROUTES: list[tuple[str, str, dict[str, Any] | str | None]] = [
     ("GET", "/api/v1/projects/{project}", None),
     ("PATCH", "/api/v1/projects/{project}", {"name": "taken over"}),
     ("DELETE", "/api/v1/projects/{project}", None),
@@ -27,6 +27,24 @@ PROJECT_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", "/api/v1/projects/{project}/api-keys/{key}", None),
     ("DELETE", "/api/v1/projects/{project}/api-keys/{key}", None),
     ("GET", "/api/v1/projects/{project}/audit", None),
+    ("GET", "/api/v1/projects/{project}/suites", None),
+    ("POST", "/api/v1/projects/{project}/suites", {"name": "taken over"}),
+    ("GET", "/api/v1/projects/{project}/suites/{suite}", None),
+    ("GET", "/api/v1/projects/{project}/suites/{suite}/versions", None),
+    (
+        "POST",
+        "/api/v1/projects/{project}/suites/{suite}/versions",
+        {"cases": [{"id": "x", "template": "t", "expected": "e"}]},
+    ),
+    ("GET", "/api/v1/projects/{project}/suites/{suite}/versions/{version}", None),
+    ("GET", "/api/v1/projects/{project}/runs", None),
+    ("POST", "/api/v1/projects/{project}/runs", "RUN"),
+    ("GET", "/api/v1/projects/{project}/runs/{run}", None),
+    ("GET", "/api/v1/projects/{project}/runs/{run}/results", None),
+    ("GET", "/api/v1/projects/{project}/runs/{run}/summary", None),
+    ("GET", "/api/v1/projects/{project}/runs/{run}/compare?a=t00&b=t00", None),
+    ("POST", "/api/v1/projects/{project}/runs/{run}/cancel", None),
+    ("POST", "/api/v1/projects/{project}/runs/{run}/retry-errors", None),
 ]
 # Routes without a tenant's resource in the path; their isolation is checked by what they list.
 UNSCOPED_ROUTES = {
@@ -38,7 +56,7 @@ UNSCOPED_ROUTES = {
 
 
 def test_every_route_is_in_the_table(api: FastAPI) -> None:
-    declared = {(m, p) for m, p, _ in PROJECT_ROUTES} | UNSCOPED_ROUTES
+    declared = {(m, p.split("?")[0]) for m, p, _ in PROJECT_ROUTES} | UNSCOPED_ROUTES
     for route in api.routes:
         if isinstance(route, APIRoute):
             for method in route.methods or ():
@@ -52,7 +70,28 @@ async def victim(client: httpx.AsyncClient, session_token: TokenFactory, unique_
     project = await create_project(client, headers, "victim")
     key = await create_key(client, headers, project["id"], ["admin"])
     tenant = (await client.get("/api/v1/me", headers=headers)).json()["tenant_id"]
-    return {"headers": headers, "tenant": tenant, "project": project["id"], "key": key["id"], "raw_key": key["key"]}
+    base = f"/api/v1/projects/{project['id']}"
+    suite = (await client.post(f"{base}/suites", json={"name": "victim suite"}, headers=headers)).json()
+    content = {"cases": [{"id": "c1", "template": "2+2?", "expected": "4"}]}
+    version = (await client.post(f"{base}/suites/{suite['id']}/versions", json=content, headers=headers)).json()
+    run_body = {
+        "suite_id": suite["id"],
+        "version": version["version"],
+        "targets": [{"provider": "sandbox", "model": "sandbox/fast-accurate"}],
+    }
+    run = await client.post(f"{base}/runs", json=run_body, headers=headers)
+    assert run.status_code == 202, run.text
+    return {
+        "headers": headers,
+        "tenant": tenant,
+        "project": project["id"],
+        "key": key["id"],
+        "raw_key": key["key"],
+        "suite": suite["id"],
+        "version": version["version"],
+        "run": run.json()["id"],
+        "run_body": run_body,
+    }
 
 
 @pytest.fixture
@@ -71,9 +110,17 @@ async def test_other_tenants_resources_answer_404(
     attackers: dict[str, dict[str, str]],
     method: str,
     template: str,
-    body: dict[str, Any] | None,
+    body: dict[str, Any] | str | None,
 ) -> None:
-    path = template.format(project=victim["project"], key=victim["key"])
+    path = template.format(
+        project=victim["project"],
+        key=victim["key"],
+        suite=victim["suite"],
+        version=victim["version"],
+        run=victim["run"],
+    )
+    if body == "RUN":
+        body = victim["run_body"]
     for who, headers in attackers.items():
         response = await client.request(method, path, json=body, headers=headers)
         assert response.status_code == 404, f"{who}: {method} {path} -> {response.status_code}"
@@ -86,6 +133,11 @@ async def test_other_tenants_resources_answer_404(
     ).status_code == 200
     keys = await client.get(f"/api/v1/projects/{victim['project']}/api-keys", headers=victim["headers"])
     assert len(keys.json()["items"]) == 1
+    base = f"/api/v1/projects/{victim['project']}"
+    run = (await client.get(f"{base}/runs/{victim['run']}", headers=victim["headers"])).json()
+    assert run["cancel_requested_at"] is None
+    assert len((await client.get(f"{base}/runs", headers=victim["headers"])).json()["items"]) == 1
+    assert len((await client.get(f"{base}/suites", headers=victim["headers"])).json()["items"]) == 1
 
 
 async def test_lists_never_show_other_tenants(

@@ -1,0 +1,350 @@
+"""Runs: `/api/v1/projects/{project}/runs[/{run}[/results|/summary|/compare|/cancel|/retry-errors]]`."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Response
+from pydantic import BaseModel, Field
+
+from shared.api.auth import ProjectAccess, project_access
+from shared.api.dependencies import ServicesDep
+from shared.api.paging import Cursor, Limit, PageOut
+from shared.api.problems import ApiProblem, FieldError, not_found
+from shared.runs.launch import BudgetExceeded, Launcher
+from shared.runs.models import ItemStatus, ResultRecord, RunCreate, RunRecord, RunStatus, ShardStatus, TargetSpec
+from shared.runs.planning import Estimate, PlanError
+from shared.runs.sharding import target_id
+from shared.runs.store import Progress
+from shared.runs.summary import compare_targets, summarize_run
+from shared.services import Services
+from shared.stats.compare import Comparison
+from shared.stats.summary import TargetSummary
+from shared.storage import NotFound
+from shared.tenancy.roles import Role, Scope
+
+router = APIRouter(prefix="/projects/{project}/runs", tags=["runs"])
+
+ReadAccess = Annotated[ProjectAccess, Depends(project_access(Role.VIEWER, Scope.RUNS_READ))]
+WriteAccess = Annotated[ProjectAccess, Depends(project_access(Role.MEMBER, Scope.RUNS_WRITE))]
+RunId = Annotated[str, Path(pattern=r"^run_[a-z2-7]{20}$", description="Run id.")]
+TargetId = Annotated[str, Query(pattern=r"^t[0-9]{2}$", description="A target id of the run: t00, t01, ...")]
+
+
+class TargetEstimateOut(BaseModel):
+    """One target's estimated cost (null: the model has no price, so its cost is unknown)."""
+
+    target_id: str
+    display: str
+    calls: int
+    cost_usd: Decimal | None
+
+
+class EstimateOut(BaseModel):
+    """The run's cost estimate: an upper bound from max tokens, for priced targets."""
+
+    total_usd: Decimal
+    price_version: str
+    unpriced_targets: list[str]
+    targets: list[TargetEstimateOut]
+
+    @classmethod
+    def of(cls, estimate: Estimate) -> EstimateOut:
+        """The public view of an estimate."""
+        return cls(
+            total_usd=estimate.total_usd,
+            price_version=estimate.price_version,
+            unpriced_targets=estimate.unpriced,
+            targets=[
+                TargetEstimateOut(target_id=t.target_id, display=t.display, calls=t.calls, cost_usd=t.cost_usd)
+                for t in estimate.targets
+            ],
+        )
+
+
+class ProgressOut(BaseModel):
+    """How far the run is."""
+
+    items_done: int
+    items_total: int
+    errors: int
+    passed: int
+    cost_usd: Decimal
+    shards_done: int
+    shards_total: int
+
+
+class TargetOut(TargetSpec):
+    """A target of the run, with its id."""
+
+    id: str
+    simulated: bool = Field(description="True for sandbox models: simulated, not a real provider.")
+
+
+class Run(BaseModel):
+    """A run and its progress."""
+
+    id: str
+    suite_id: str
+    version: str
+    status: RunStatus
+    status_reason: str | None
+    targets: list[TargetOut]
+    trials: int
+    concurrency: int
+    budget_usd: Decimal | None
+    estimate_usd: Decimal | None
+    unpriced_targets: list[str]
+    price_version: str
+    created_at: datetime
+    created_by: str
+    finished_at: datetime | None
+    cancel_requested_at: datetime | None
+    progress: ProgressOut | None = None
+
+    @classmethod
+    def of(cls, record: RunRecord, progress: Progress | None = None) -> Run:
+        """The public view of a stored run."""
+        return cls(
+            id=record.row_key,
+            suite_id=record.suite_id,
+            version=record.version,
+            status=record.status,
+            status_reason=record.status_reason,
+            targets=[
+                TargetOut(**t.model_dump(), id=target_id(i), simulated=t.provider == "sandbox")
+                for i, t in enumerate(record.targets)
+            ],
+            trials=record.trials,
+            concurrency=record.concurrency,
+            budget_usd=Decimal(record.budget_usd) if record.budget_usd else None,
+            estimate_usd=Decimal(record.estimate_usd) if record.estimate_usd else None,
+            unpriced_targets=record.unpriced_targets,
+            price_version=record.price_version,
+            created_at=record.created_at,
+            created_by=record.created_by,
+            finished_at=record.finished_at,
+            cancel_requested_at=record.cancel_requested_at,
+            progress=ProgressOut(**progress.__dict__) if progress else None,
+        )
+
+
+class RunCreated(Run):
+    """The answer to starting a run."""
+
+    estimate: EstimateOut
+
+
+class Result(BaseModel):
+    """One answer: a target's output for a case and trial, scored and costed."""
+
+    target_id: str
+    case_id: str
+    trial: int
+    status: ItemStatus
+    score: float | None
+    passed: bool | None
+    scores: list[dict[str, Any]]
+    output: str | None = Field(description="The answer (null when it is large: see output_chars and the export).")
+    output_chars: int
+    finish_reason: str | None
+    input_tokens: int | None
+    output_tokens: int | None
+    cached_input_tokens: int | None
+    reasoning_tokens: int | None
+    latency_ms: float | None
+    ttft_ms: float | None
+    request_id: str | None
+    model_version: str | None
+    retries: int
+    cost_usd: Decimal | None
+    priced: bool
+    price_version: str | None
+    judge_input_tokens: int
+    judge_output_tokens: int
+    judge_cost_usd: Decimal | None
+    error_kind: str | None
+    error_message: str | None
+    attempts: int
+    completed_at: datetime
+
+    @classmethod
+    def of(cls, row: ResultRecord) -> Result:
+        """The public view of a stored result."""
+        data = row.model_dump(exclude={"partition_key", "row_key", "output_blob"})
+        return cls(**data)
+
+
+class Summary(BaseModel):
+    """Statistics per target."""
+
+    run_id: str
+    status: RunStatus
+    targets: dict[str, TargetSummary]
+    labels: dict[str, str]
+
+
+async def _run(access: ProjectAccess, services: Services, run: str) -> RunRecord:
+    record = await asyncio.to_thread(services.runs.find, access.tenant_id, access.project_id, run)
+    if record is None:
+        raise not_found("run")
+    return record
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=RunCreated,
+    summary="Start a run (member)",
+    description="Checks the suite version, targets and credentials, estimates the cost and refuses the run "
+    "(422, `budget-exceeded`) when the estimate is above `budget_usd`. Otherwise the run is queued: poll "
+    "`GET .../runs/{run}` for progress.",
+)
+async def start_run(body: RunCreate, access: WriteAccess, services: ServicesDep) -> RunCreated:
+    """Queue the run and answer with its id and estimate."""
+    launcher = Launcher(services.suites, services.credentials, services.runs, services.clock)
+    try:
+        record, estimate = await asyncio.to_thread(
+            launcher.start, access.tenant_id, access.project_id, body, access.caller.id, services.prices()
+        )
+    except NotFound:
+        raise ApiProblem(
+            404,
+            "not-found",
+            "Not found",
+            "No such suite version in this project.",
+            errors=[FieldError(path="body.version", message="no such suite version", type="not_found")],
+        ) from None
+    except PlanError as error:
+        raise ApiProblem(
+            422,
+            "validation",
+            "Invalid request",
+            error.message,
+            errors=[FieldError(path=error.path, message=error.message, type="invalid")],
+        ) from None
+    except BudgetExceeded as error:
+        raise ApiProblem(
+            422,
+            "budget-exceeded",
+            "Estimate exceeds the budget",
+            str(error),
+            errors=[FieldError(path="body.budget_usd", message=str(error), type="budget_exceeded")],
+            extensions={"estimate": EstimateOut.of(error.estimate).model_dump(mode="json")},
+        ) from None
+    return RunCreated(**Run.of(record).model_dump(), estimate=EstimateOut.of(estimate))
+
+
+@router.get("", response_model=PageOut[Run], summary="List runs (viewer)")
+async def list_runs(
+    access: ReadAccess, services: ServicesDep, limit: Limit = 50, cursor: Cursor = None
+) -> PageOut[Run]:
+    """The project's runs, without progress (get one run for it)."""
+    page = await asyncio.to_thread(
+        services.runs.list_runs, access.tenant_id, access.project_id, limit=limit, cursor=cursor
+    )
+    return PageOut(items=[Run.of(r) for r in page.items], next_cursor=page.next_cursor)
+
+
+@router.get("/{run}", response_model=Run, summary="Get a run with its progress (viewer)")
+async def get_run(run: RunId, access: ReadAccess, services: ServicesDep) -> Run:
+    """The run, with progress summed over its shards."""
+    record = await _run(access, services, run)
+    shards = await asyncio.to_thread(services.runs.shards_of, access.tenant_id, access.project_id, run)
+    return Run.of(record, services.runs.progress(record, shards))
+
+
+@router.get("/{run}/results", response_model=PageOut[Result], summary="List results (viewer)")
+async def list_results(
+    run: RunId,
+    access: ReadAccess,
+    services: ServicesDep,
+    target: TargetId | None = None,
+    case: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9._:-]{1,128}$")] = None,
+    passed: bool | None = None,
+    errors: Annotated[bool, Query(description="Only items that errored.")] = False,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> PageOut[Result]:
+    """The run's results, filtered by target, case, pass or fail, and error."""
+    await _run(access, services, run)
+    page = await asyncio.to_thread(
+        services.results.query,
+        access.tenant_id,
+        access.project_id,
+        run,
+        target_id=target,
+        case_id=case,
+        passed=passed,
+        errors_only=errors,
+        limit=limit,
+        cursor=cursor,
+    )
+    return PageOut(items=[Result.of(r) for r in page.items], next_cursor=page.next_cursor)
+
+
+@router.get("/{run}/summary", response_model=Summary, summary="Statistics per target (viewer)")
+async def get_summary(run: RunId, access: ReadAccess, services: ServicesDep) -> Summary:
+    """n, mean with a bootstrap interval, pass rate with a Wilson interval, latency, TTFT, cost, errors."""
+    record = await _run(access, services, run)
+    rows = await asyncio.to_thread(lambda: list(services.results.all_of_run(access.tenant_id, access.project_id, run)))
+    return Summary(
+        run_id=run,
+        status=record.status,
+        targets=summarize_run(record, rows),
+        labels={target_id(i): t.display for i, t in enumerate(record.targets)},
+    )
+
+
+@router.get("/{run}/compare", response_model=Comparison, summary="Compare two targets (viewer)")
+async def compare(
+    run: RunId,
+    access: ReadAccess,
+    services: ServicesDep,
+    a: TargetId,
+    b: TargetId,
+    metric: Literal["pass", "score"] = "pass",
+) -> Comparison:
+    """Paired comparison on the cases both targets answered: McNemar for pass/fail, paired bootstrap for scores."""
+    record = await _run(access, services, run)
+    known = {target_id(i) for i in range(len(record.targets))}
+    for name, value in (("a", a), ("b", b)):
+        if value not in known:
+            raise ApiProblem(
+                422,
+                "validation",
+                "Invalid request",
+                f"{value} is not a target of this run.",
+                errors=[FieldError(path=f"query.{name}", message="not a target of this run", type="invalid")],
+            )
+    rows = await asyncio.to_thread(lambda: list(services.results.all_of_run(access.tenant_id, access.project_id, run)))
+    try:
+        return compare_targets(record, rows, a, b, metric=metric)
+    except ValueError as error:
+        raise ApiProblem(409, "not-comparable", "Nothing to compare", str(error)) from None
+
+
+@router.post("/{run}/cancel", status_code=202, response_model=Run, summary="Cancel a run (member)")
+async def cancel(run: RunId, access: WriteAccess, services: ServicesDep) -> Run:
+    """New provider calls stop within seconds; finished results are kept."""
+    record = await _run(access, services, run)
+    updated = await asyncio.to_thread(services.runs.request_cancel, record)
+    return Run.of(updated)
+
+
+@router.post("/{run}/retry-errors", status_code=202, response_model=Run, summary="Re-run failed items (member)")
+async def retry_errors(run: RunId, access: WriteAccess, services: ServicesDep, response: Response) -> Run:
+    """Only the items stored as errors run again; each keeps its old error until it is replaced."""
+    record = await _run(access, services, run)
+    if not record.status.terminal:
+        raise ApiProblem(409, "conflict", "Conflict", "The run is still going; retry errors once it has ended.")
+    shards = await asyncio.to_thread(services.runs.shards_of, access.tenant_id, access.project_id, run)
+    again = [s for s in shards if s.errors > 0 or s.status is ShardStatus.FAILED]
+    if not again:
+        response.status_code = 200
+        return Run.of(record)
+    reopened = await asyncio.to_thread(services.runs.reopen, record, again)
+    return Run.of(reopened)

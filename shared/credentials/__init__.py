@@ -1,0 +1,1 @@
+"""BYOK provider credentials: metadata in Tables, the key only in the secret backend."""

@@ -1,0 +1,47 @@
+"""Queue functions of runs: one `run-shards` message is one shard; its poison twin fails the shard."""
+
+from __future__ import annotations
+
+import logging
+
+import azure.functions as func
+from pydantic import ValidationError
+
+from shared.runs.models import ShardMessage
+from shared.services import Services
+from shared.storage.catalog import RUN_SHARDS_QUEUE
+from shared.storage.names import poison_name
+
+log = logging.getLogger("tokenroute.jobs")
+
+
+def _message(msg: func.QueueMessage) -> ShardMessage | None:
+    try:
+        return ShardMessage.model_validate_json(msg.get_body())
+    except ValidationError:
+        # Retrying a malformed message cannot help; it is dropped with a log line (no body logged).
+        log.error("malformed shard message %s dropped", msg.id)
+        return None
+
+
+def run_blueprint(services: Services) -> func.Blueprint:
+    """The run queue functions, bound to the process's services."""
+    blueprint = func.Blueprint()  # type: ignore[no-untyped-call]
+
+    @blueprint.function_name("run_shard")
+    @blueprint.queue_trigger(arg_name="msg", queue_name=RUN_SHARDS_QUEUE, connection="AzureWebJobsStorage")
+    async def run_shard(msg: func.QueueMessage) -> None:
+        message = _message(msg)
+        if message is not None:
+            await services.shard_worker.handle(message)
+
+    @blueprint.function_name("run_shard_poison")
+    @blueprint.queue_trigger(
+        arg_name="msg", queue_name=poison_name(RUN_SHARDS_QUEUE), connection="AzureWebJobsStorage"
+    )
+    async def run_shard_poison(msg: func.QueueMessage) -> None:
+        message = _message(msg)
+        if message is not None:
+            await services.shard_worker.give_up(message, "the shard failed on every delivery")
+
+    return blueprint

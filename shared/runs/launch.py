@@ -1,0 +1,73 @@
+"""Starting a run: check what it refers to, estimate, refuse beyond the budget, store and enqueue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from shared.clock import Clock
+from shared.credentials.store import CredentialStore
+from shared.ids import new_id
+from shared.pricing.table import PriceTable
+from shared.runs.models import RunCreate, RunRecord, RunStatus
+from shared.runs.planning import Estimate, check_targets, estimate_run
+from shared.runs.sharding import plan_shards
+from shared.runs.store import RunStore
+from shared.suites.store import SuiteStore
+
+
+class BudgetExceeded(Exception):
+    """The estimate is above the budget; nothing was stored."""
+
+    def __init__(self, estimate: Estimate, budget: Decimal) -> None:
+        super().__init__(f"the estimated cost {estimate.total_usd:.4f} USD exceeds the budget {budget} USD")
+        self.estimate = estimate
+        self.budget = budget
+
+
+@dataclass(frozen=True)
+class Launcher:
+    """What starting a run needs."""
+
+    suites: SuiteStore
+    credentials: CredentialStore
+    runs: RunStore
+    clock: Clock
+
+    def start(
+        self, tenant_id: str, project_id: str, request: RunCreate, created_by: str, prices: PriceTable
+    ) -> tuple[RunRecord, Estimate]:
+        """Validate, estimate, store the run and its shards, enqueue them. Raises `PlanError`,
+        `BudgetExceeded`, or `NotFound` for a suite or version that is not in the project."""
+        content = self.suites.get_version_content(tenant_id, project_id, request.suite_id, request.version)
+        credentials = {
+            t.credential_id
+            for t in request.targets
+            if t.credential_id is not None and self.credentials.find(tenant_id, project_id, t.credential_id)
+        }
+        check_targets(request.targets, credentials)
+        estimate = estimate_run(content, request, prices)
+        if request.budget_usd is not None and estimate.total_usd > request.budget_usd:
+            raise BudgetExceeded(estimate, request.budget_usd)
+        plans = plan_shards(len(content.cases), len(request.targets))
+        run = RunRecord(
+            partition_key=f"{tenant_id}~{project_id}",
+            row_key=new_id("run"),
+            suite_id=request.suite_id,
+            version=request.version,
+            targets=request.targets,
+            trials=request.trials,
+            concurrency=request.concurrency,
+            budget_usd=str(request.budget_usd) if request.budget_usd is not None else None,
+            seed=request.seed,
+            status=RunStatus.QUEUED,
+            shard_count=len(plans),
+            item_count=len(content.cases) * len(request.targets) * request.trials,
+            estimate_usd=str(estimate.total_usd),
+            unpriced_targets=estimate.unpriced,
+            price_version=estimate.price_version,
+            created_at=self.clock.now(),
+            created_by=created_by,
+        )
+        self.runs.create(run, plans)
+        return run, estimate
