@@ -36,9 +36,7 @@ def run_blueprint(services: Services) -> func.Blueprint:
             await services.shard_worker.handle(message)
 
     @blueprint.function_name("run_shard_poison")
-    @blueprint.queue_trigger(
-        arg_name="msg", queue_name=poison_name(RUN_SHARDS_QUEUE), connection="AzureWebJobsStorage"
-    )
+    @blueprint.queue_trigger(arg_name="msg", queue_name=poison_name(RUN_SHARDS_QUEUE), connection="AzureWebJobsStorage")
     async def run_shard_poison(msg: func.QueueMessage) -> None:
         message = _message(msg)
         if message is not None:
