@@ -27,6 +27,7 @@ from shared.providers.errors import ProviderError
 from shared.providers.models import Completion
 from shared.runs.models import ItemStatus, ResultRecord, RunRecord, ShardMessage, ShardRecord, ShardStatus, TargetSpec
 from shared.runs.results import ResultStore, item_key, result_partition
+from shared.runs.slots import LocalRun
 from shared.runs.store import RunStore
 from shared.runs.targets import TargetCaller, chat_request
 from shared.scoring.combine import score_case, validate_specs
@@ -55,6 +56,7 @@ class ShardContext:
     caller: TargetCaller
     judge: TargetCallerFactory | None
     prices: PriceTable
+    local: LocalRun
 
 
 BuildCaller = Callable[[TargetSpec], Awaitable[TargetCaller]]
@@ -98,10 +100,7 @@ class Tally:
 
     def cost(self) -> Decimal:
         """What the stored rows cost, judge calls included."""
-        total = Decimal(0)
-        for row in self.rows.values():
-            total += Decimal(row.cost_usd or 0) + Decimal(row.judge_cost_usd or 0)
-        return total
+        return _cost_of(list(self.rows.values()))
 
 
 class StopSignal:
@@ -175,14 +174,18 @@ class ShardExecutor:
 
         async def watcher() -> None:
             while True:
-                await self._watch(ctx, tally, pending, stop)
+                await self._watch(ctx, stop)
                 await asyncio.sleep(WATCH_EVERY_S)
 
         specs_by_case: dict[str, list[ScorerSpec]] = {}
         slots = asyncio.Semaphore(max(1, ctx.run.concurrency))
 
+        budget = Decimal(ctx.run.budget_usd) if ctx.run.budget_usd is not None else None
+
         async def run_item(case: Case, trial: int) -> None:
             try:
+                if budget is not None and ctx.local.spent() >= budget:
+                    stop.stop(ShardStatus.BUDGET_STOPPED)
                 if stop.event.is_set():
                     return
                 specs = specs_by_case.get(case.id)
@@ -193,6 +196,7 @@ class ShardExecutor:
                     )
                 row = await self._run_item(ctx, case, trial, specs, stored.get(item_key(case.id, trial)))
                 pending.append(row)
+                ctx.local.record(msg.shard_id, tally.cost() + _cost_of(pending))
                 if len(pending) >= FLUSH_AT_ROWS:
                     await flush()
             finally:
@@ -219,7 +223,7 @@ class ShardExecutor:
         final = stop.reason if stop.reason is not None and len(tally.rows) < expected_rows else ShardStatus.DONE
         return await asyncio.to_thread(self.runs.save_shard, tally.apply(shard).model_copy(update={"status": final}))
 
-    async def _watch(self, ctx: ShardContext, tally: Tally, pending: list[ResultRecord], stop: StopSignal) -> None:
+    async def _watch(self, ctx: ShardContext, stop: StopSignal) -> None:
         msg = ctx.message
         run = await asyncio.to_thread(self.runs.find, msg.tenant_id, msg.project_id, msg.run_id)
         if run is None or run.cancel_requested_at is not None:
@@ -228,13 +232,8 @@ class ShardExecutor:
         if run.budget_usd is None:
             return
         shards = await asyncio.to_thread(self.runs.shards_of, msg.tenant_id, msg.project_id, msg.run_id)
-        others = sum(
-            (Decimal(s.cost_usd) + Decimal(s.judge_cost_usd) for s in shards if s.row_key != msg.shard_id), Decimal(0)
-        )
-        mine = tally.cost() + sum(
-            (Decimal(r.cost_usd or 0) + Decimal(r.judge_cost_usd or 0) for r in pending), Decimal(0)
-        )
-        if others + mine >= Decimal(run.budget_usd):
+        ctx.local.observe({s.row_key: Decimal(s.cost_usd) + Decimal(s.judge_cost_usd) for s in shards})
+        if ctx.local.spent() >= Decimal(run.budget_usd):
             stop.stop(ShardStatus.BUDGET_STOPPED)
 
     async def _run_item(
@@ -337,6 +336,10 @@ def _judge_cost(prices: PriceTable, specs: list[ScorerSpec], parts: Sequence[Sco
         if cost.total_usd is not None:
             total = (total or Decimal(0)) + cost.total_usd
     return total
+
+
+def _cost_of(rows: Sequence[ResultRecord]) -> Decimal:
+    return sum((Decimal(r.cost_usd or 0) + Decimal(r.judge_cost_usd or 0) for r in rows), Decimal(0))
 
 
 def _needs_run(stored: ResultRecord | None, retry_errors: bool) -> bool:

@@ -108,9 +108,9 @@ class ShardWorker:
         target = run.targets[int(shard.target_id[1:])]
 
         async def build(spec: TargetSpec) -> TargetCaller:
-            return await self._caller(message, run, spec, run_slots)
+            return await self._caller(message, run, spec, local.slots)
 
-        with self.slots.hold(run.row_key, run.concurrency) as run_slots:
+        with self.slots.hold(run.row_key, run.concurrency, shard.row_key) as local:
             caller = await build(target)
             context = ShardContext(
                 message=message,
@@ -121,6 +121,7 @@ class ShardWorker:
                 caller=caller,
                 judge=TargetCallerFactory(build),
                 prices=self.prices(),
+                local=local,
             )
             final = await self.executor.execute(context)
         log.info("shard %s of run %s: %s (%d done)", shard.row_key, run.row_key, final.status.value, final.done)

@@ -1,7 +1,9 @@
-"""Fixtures of the run tests: the real Function App in the local host, and a development key for it."""
+"""Fixtures of the run tests: the real Function App in the local host, a development key for it,
+and an OpenAI-compatible stand-in server that counts what it was asked."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,9 +13,11 @@ import httpx
 import pytest
 
 from shared.config import load_settings
+from shared.credentials.store import CredentialDetails
 from shared.devhost.azurite import Azurite
+from shared.devhost.openai_standin import OpenAIStandIn
 from shared.services import Services
-from shared.tenancy.dev_seed import seed_dev_tenant
+from shared.tenancy.dev_seed import DevTenant, seed_dev_tenant
 from tests.conftest import settings_environ
 from tests.support.devhost_process import DevHostProcess
 
@@ -24,24 +28,78 @@ class Stack:
 
     host: DevHostProcess
     client: httpx.Client
-    project: str
+    seeded: DevTenant
     services: Services
+    restart: Callable[[], None]
+
+    @property
+    def project(self) -> str:
+        """The project the key belongs to."""
+        return self.seeded.project_id
 
     def url(self, path: str) -> str:
         """A project-scoped API path."""
         return f"/api/v1/projects/{self.project}{path}"
 
+    def credential(self, standin: OpenAIStandIn, provider: str = "openai") -> str:
+        """A credential pointing at the stand-in, stored the way the API stores it."""
+        record = self.services.credentials.create(
+            self.seeded.tenant_id,
+            self.project,
+            CredentialDetails(provider=provider, name="stand-in", base_url=standin.base_url),
+            "sk-test-standin-key-0123456789",
+            "tests",
+        )
+        return record.row_key
+
+
+StackFactory = Callable[..., Stack]
+
 
 @pytest.fixture
-def stack(azurite: Azurite, devhost: Callable[..., DevHostProcess], tmp_path: Path) -> Iterator[Stack]:
+def make_stack(azurite: Azurite, devhost: Callable[..., DevHostProcess], tmp_path: Path) -> Iterator[StackFactory]:
+    """Factory: `make_stack(EXTRA_SETTING="x")` starts `function_app:app` in a local host process."""
+    clients: list[httpx.Client] = []
+
+    def make(**env: str) -> Stack:
+        environ = settings_environ(
+            azurite.connection_string,
+            LOCAL_SECRETS_PATH=str(tmp_path / "secrets.json"),
+            TOKENROUTE_ALLOW_PRIVATE_ENDPOINTS="true",
+            **env,
+        )
+        services = Services(load_settings(environ, local_settings=None))
+        seeded = seed_dev_tenant(services, tmp_path / "dev.json")
+        host = devhost("function_app:app", **environ)
+        client = httpx.Client(
+            base_url=f"http://127.0.0.1:{host.port}", headers={"Authorization": f"Bearer {seeded.api_key}"}, timeout=30
+        )
+        clients.append(client)
+
+        def restart() -> None:
+            host.kill()
+            host.start()
+
+        return Stack(host=host, client=client, seeded=seeded, services=services, restart=restart)
+
+    try:
+        yield make
+    finally:
+        for client in clients:
+            client.close()
+
+
+@pytest.fixture
+def stack(make_stack: StackFactory) -> Stack:
     """`function_app:app` in a local host process, with queues, and a seeded project and key."""
-    environ = settings_environ(azurite.connection_string, LOCAL_SECRETS_PATH=str(tmp_path / "secrets.json"))
-    services = Services(load_settings(environ, local_settings=None))
-    seeded = seed_dev_tenant(services, tmp_path / "dev.json")
-    host = devhost("function_app:app", **environ)
-    headers = {"Authorization": f"Bearer {seeded.api_key}"}
-    with httpx.Client(base_url=f"http://127.0.0.1:{host.port}", headers=headers, timeout=30) as client:
-        yield Stack(host=host, client=client, project=seeded.project_id, services=services)
+    return make_stack()
+
+
+@pytest.fixture
+def standin() -> Iterator[OpenAIStandIn]:
+    """An OpenAI-compatible server on 127.0.0.1."""
+    with OpenAIStandIn() as server:
+        yield server
 
 
 def new_suite(stack: Stack, content: dict[str, Any]) -> tuple[str, str]:
@@ -51,3 +109,49 @@ def new_suite(stack: Stack, content: dict[str, Any]) -> tuple[str, str]:
     version = stack.client.post(stack.url(f"/suites/{suite.json()['id']}/versions"), json=content)
     assert version.status_code == 201, version.text
     return suite.json()["id"], version.json()["version"]
+
+
+def questions(n: int) -> dict[str, Any]:
+    """A suite of n multiple-choice cases whose prompts are distinct (`Question <i>:`)."""
+    cases = [
+        {"id": f"q{i:03d}", "template": "Question {{n}}: pick A, B, C or D.", "vars": {"n": i},
+         "expected": "ABCD"[i % 4], "scorers": [{"type": "choice"}]}
+        for i in range(n)
+    ]  # fmt: skip
+    return {"description": "multiple choice", "cases": cases}
+
+
+def start_run(stack: Stack, body: dict[str, Any]) -> dict[str, Any]:
+    """POST a run and return the 202 answer."""
+    response = stack.client.post(stack.url("/runs"), json=body)
+    assert response.status_code == 202, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+def get_run(stack: Stack, run_id: str) -> dict[str, Any]:
+    """The run with its progress."""
+    run: dict[str, Any] = stack.client.get(stack.url(f"/runs/{run_id}")).json()
+    return run
+
+
+def wait_for_end(stack: Stack, run_id: str, within_s: float = 60) -> dict[str, Any]:
+    """Poll until the run is no longer queued or running."""
+    deadline = time.monotonic() + within_s
+    while True:
+        run = get_run(stack, run_id)
+        if run["status"] not in ("queued", "running"):
+            return run
+        assert time.monotonic() < deadline, f"run still {run['status']}: {run['progress']}"
+        time.sleep(0.2)
+
+
+def wait_until(condition: Callable[[], Any], within_s: float, what: str) -> Any:
+    """Poll `condition` until it is truthy."""
+    deadline = time.monotonic() + within_s
+    while True:
+        value = condition()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)

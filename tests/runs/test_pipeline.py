@@ -2,29 +2,9 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-from tests.runs.conftest import Stack, new_suite
-
-
-def multiple_choice(n: int) -> dict[str, Any]:
-    cases = [
-        {"id": f"q{i:03d}", "template": "Question {{n}}: pick A, B, C or D.", "vars": {"n": i},
-         "expected": "ABCD"[i % 4], "scorers": [{"type": "choice"}]}
-        for i in range(n)
-    ]  # fmt: skip
-    return {"description": "multiple choice", "cases": cases}
-
-
-def wait_for_end(stack: Stack, run_id: str, within_s: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + within_s
-    while True:
-        run: dict[str, Any] = stack.client.get(stack.url(f"/runs/{run_id}")).json()
-        if run["status"] not in ("queued", "running"):
-            return run
-        assert time.monotonic() < deadline, f"run still {run['status']}: {run['progress']}"
-        time.sleep(0.3)
+from tests.runs.conftest import Stack, new_suite, questions, wait_for_end
 
 
 def fast(model: str, **params: Any) -> dict[str, Any]:
@@ -32,7 +12,7 @@ def fast(model: str, **params: Any) -> dict[str, Any]:
 
 
 def test_a_run_goes_through_the_pipeline(stack: Stack) -> None:
-    suite, version = new_suite(stack, multiple_choice(60))
+    suite, version = new_suite(stack, questions(60))
     response = stack.client.post(
         stack.url("/runs"),
         json={
