@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+from collections.abc import Mapping
 
 from shared.devhost.openai_standin import OpenAIStandIn
 from shared.runs.launch import Launcher
@@ -93,7 +94,7 @@ def test_a_shard_that_always_fails_ends_in_poison_and_the_run_ends_partial(stack
     assert "run_shard_poison" in stack.host.log()
 
 
-def start_run_in_process(stack: Stack, suite: str, version: str, target: dict[str, object]) -> str:
+def start_run_in_process(stack: Stack, suite: str, version: str, target: Mapping[str, object]) -> str:
     launcher = Launcher(stack.services.suites, stack.services.credentials, stack.services.runs, stack.services.clock)
     request = RunCreate.model_validate({"suite_id": suite, "version": version, "targets": [target]})
     record, _ = launcher.start(stack.seeded.tenant_id, stack.project, request, "tests", stack.services.prices())
