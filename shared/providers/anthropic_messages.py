@@ -190,6 +190,10 @@ async def complete(
         request_id = request_id_from_headers(response.headers)
         if request.stream and "text/event-stream" in response.headers.get("content-type", ""):
             async for event in aiter_sse(response.aiter_bytes()):
+                # After message_stop, read on to the end of the body (it ends right away): an unread
+                # response closes its connection instead of returning it to the pool.
+                if reply.stopped:
+                    continue
                 payload = loads_object(event.data)
                 if payload is None:
                     continue
@@ -203,8 +207,6 @@ async def complete(
                     )
                 if reply.add_event(payload) and first_text_at is None:
                     first_text_at = clock()
-                if reply.stopped:
-                    break
             if not reply.stopped and reply.stop_reason is None:
                 raise ProviderError(
                     ErrorKind.TRANSIENT,

@@ -228,9 +228,13 @@ async def exchange(
         # A server that ignores `stream: true` answers with one JSON body; read it as such.
         if stream and _is_event_stream(response):
             async for event in aiter_sse(response.aiter_bytes()):
+                # Read on to the end of the body after [DONE] (the server ends it right away): a
+                # response left unread closes its connection instead of returning it to the pool.
+                if reply.done:
+                    continue
                 if event.data.strip() == "[DONE]":
                     reply.done = True
-                    break
+                    continue
                 chunk = loads_object(event.data)
                 if chunk is None:
                     continue  # not JSON: nothing we could use (keep-alives are comments already)

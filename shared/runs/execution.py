@@ -39,7 +39,7 @@ from shared.suites.models import Case, SuiteContent
 
 log = logging.getLogger("tokenroute.runs")
 
-FLUSH_EVERY_S = 0.25
+FLUSH_EVERY_S = 1.0
 FLUSH_AT_ROWS = 100
 WATCH_EVERY_S = 1.0
 
@@ -224,16 +224,21 @@ class ShardExecutor:
         return await asyncio.to_thread(self.runs.save_shard, tally.apply(shard).model_copy(update={"status": final}))
 
     async def _watch(self, ctx: ShardContext, stop: StopSignal) -> None:
+        """Stop on cancel or a spent budget; the reads are shared by the run's shards in this process."""
         msg = ctx.message
-        run = await asyncio.to_thread(self.runs.find, msg.tenant_id, msg.project_id, msg.run_id)
-        if run is None or run.cancel_requested_at is not None:
+        local = ctx.local
+
+        async def read() -> None:
+            run = await asyncio.to_thread(self.runs.find, msg.tenant_id, msg.project_id, msg.run_id)
+            local.cancelled = run is None or run.cancel_requested_at is not None
+            if run is not None and run.budget_usd is not None and not local.cancelled:
+                shards = await asyncio.to_thread(self.runs.shards_of, msg.tenant_id, msg.project_id, msg.run_id)
+                local.observe({s.row_key: Decimal(s.cost_usd) + Decimal(s.judge_cost_usd) for s in shards})
+
+        await local.refresh(WATCH_EVERY_S, read)
+        if local.cancelled:
             stop.stop(ShardStatus.CANCELLED)
-            return
-        if run.budget_usd is None:
-            return
-        shards = await asyncio.to_thread(self.runs.shards_of, msg.tenant_id, msg.project_id, msg.run_id)
-        ctx.local.observe({s.row_key: Decimal(s.cost_usd) + Decimal(s.judge_cost_usd) for s in shards})
-        if ctx.local.spent() >= Decimal(run.budget_usd):
+        elif ctx.run.budget_usd is not None and local.spent() >= Decimal(ctx.run.budget_usd):
             stop.stop(ShardStatus.BUDGET_STOPPED)
 
     async def _run_item(

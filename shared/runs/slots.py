@@ -8,7 +8,8 @@ against its own costs only and the run would overshoot it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -24,6 +25,18 @@ class LocalRun:
     local: dict[str, Decimal] = field(default_factory=dict)
     # Cost of the run's other shards, as last read from their rows.
     remote: Decimal = Decimal(0)
+    # The run row and shard rows are read once per interval for all shards here, not once per shard.
+    cancelled: bool = False
+    refreshed_at: float = float("-inf")
+    refresh_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def refresh(self, every_s: float, read: Callable[[], Awaitable[None]]) -> None:
+        """Call `read` unless another shard of the run did within the last `every_s` seconds."""
+        async with self.refresh_lock:
+            if time.monotonic() - self.refreshed_at < every_s:
+                return
+            await read()
+            self.refreshed_at = time.monotonic()
 
     def spent(self) -> Decimal:
         """What the run has cost, as far as this process knows."""

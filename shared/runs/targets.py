@@ -29,6 +29,11 @@ class CallPolicy:
     budget_s: float = 120.0
     max_retries: int = 4
     sandbox_latency_scale: float = 1.0
+    # Calls in flight per credential and model: start generous (the run's own concurrency caps the
+    # total), halve on 429, grow back by one after `limiter_grow_after` successes.
+    limiter_initial: int = 16
+    limiter_maximum: int = 64
+    limiter_grow_after: int = 10
 
 
 def chat_request(spec: TargetSpec, messages: Sequence[tuple[Role, str]]) -> ChatRequest:

@@ -61,8 +61,10 @@ class ShardWorker:
         self.policy = policy
         self.executor = ShardExecutor(runs, results, clock)
         self.slots = RunSlots()
-        self.limiters = LimiterPool()
-        self._contents: OrderedDict[tuple[str, ...], SuiteContent] = OrderedDict()
+        self.limiters = LimiterPool(
+            initial=policy.limiter_initial, maximum=policy.limiter_maximum, grow_after=policy.limiter_grow_after
+        )
+        self._contents: OrderedDict[tuple[str, ...], asyncio.Future[SuiteContent]] = OrderedDict()
 
     async def handle(self, message: ShardMessage) -> None:
         """Run the shard (or what is left of it) and record the run's end when it was the last."""
@@ -150,13 +152,18 @@ class ShardWorker:
         )
 
     async def _content(self, message: ShardMessage, run: RunRecord) -> SuiteContent:
+        # Versions are immutable, so they are cached; shards starting together share one read.
         key = (message.tenant_id, message.project_id, run.suite_id, run.version)
-        cached = self._contents.get(key)
-        if cached is not None:
+        pending = self._contents.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(asyncio.to_thread(self.suites.get_version_content, *key))
+            self._contents[key] = pending
+            while len(self._contents) > _CONTENT_CACHE_SIZE:
+                self._contents.popitem(last=False)
+        else:
             self._contents.move_to_end(key)
-            return cached
-        content = await asyncio.to_thread(self.suites.get_version_content, *key)
-        self._contents[key] = content
-        while len(self._contents) > _CONTENT_CACHE_SIZE:
-            self._contents.popitem(last=False)
-        return content
+        try:
+            return await asyncio.shield(pending)
+        except Exception:
+            self._contents.pop(key, None)  # a failed read is not cached
+            raise

@@ -15,7 +15,10 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Any, Final, Literal
 
+import requests
+import requests.adapters
 from azure.core.credentials import AzureNamedKeyCredential, TokenCredential
+from azure.core.pipeline.transport import RequestsTransport
 from azure.data.tables import TableClient, TableServiceClient
 from azure.identity import DefaultAzureCredential
 from azure.storage.blob import BlobServiceClient, ContainerClient
@@ -32,6 +35,7 @@ DEV_TABLE_ENDPOINT: Final = f"http://127.0.0.1:10002/{DEV_ACCOUNT}"
 # A connect attempt to a black-holed address would otherwise wait azure-core's default 300 s.
 CONNECTION_TIMEOUT_S: Final = 10
 READ_TIMEOUT_S: Final = 60
+POOL_SIZE: Final = 64
 # Downloads come in 4 MiB pieces (the SDK default fetches up to 32 MiB at once), so streaming a
 # large blob holds one piece in memory at a time.
 BLOB_CHUNK_BYTES: Final = 4 * 1024 * 1024
@@ -70,7 +74,19 @@ class StorageAccount:
     ) -> None:
         """Build the three clients (no network call happens here)."""
         self._credential = credential
-        common: dict[str, Any] = {"connection_timeout": CONNECTION_TIMEOUT_S, "read_timeout": READ_TIMEOUT_S}
+        # One HTTP session for the three clients: a pool big enough for the worker's concurrent storage
+        # calls (requests keeps 10 by default and opens a new connection past that), and no lookup of
+        # proxies or ~/.netrc on every request.
+        self._session = requests.Session()
+        self._session.trust_env = False
+        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=POOL_SIZE)
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
+        common: dict[str, Any] = {
+            "connection_timeout": CONNECTION_TIMEOUT_S,
+            "read_timeout": READ_TIMEOUT_S,
+            "transport": RequestsTransport(session=self._session, session_owner=False),
+        }
         self.blob_service: Final = BlobServiceClient(
             account_url=blob_url,
             credential=credential,
@@ -202,6 +218,7 @@ class StorageAccount:
         self.blob_service.close()
         self.queue_service.close()
         self.table_service.close()
+        self._session.close()
 
     def __enter__(self) -> StorageAccount:
         return self
