@@ -17,6 +17,7 @@ from shared.auth.clerk_tokens import SessionTokenVerifier
 from shared.clock import Clock, SystemClock
 from shared.config import Settings
 from shared.credentials.store import CredentialStore
+from shared.pricing.overrides import PriceOverrideStore
 from shared.pricing.table import PriceTable, default_table
 from shared.providers.client import new_http_client
 from shared.runs.results import ResultStore
@@ -125,6 +126,11 @@ class Services:
         """Run results and large outputs."""
         return ResultStore(self.storage)
 
+    @cached_property
+    def price_overrides(self) -> PriceOverrideStore:
+        """Per-project price overrides (see `shared.pricing.overrides.project_price_table`)."""
+        return PriceOverrideStore(self.storage, self.clock)
+
     def prices(self) -> PriceTable:
         """The price table in force (shipped with the code)."""
         return default_table()
@@ -160,5 +166,6 @@ class Services:
             self.suites,
             self.runs,
             self.results,
+            self.price_overrides,
         ):
             store.ensure()

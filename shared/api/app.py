@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from shared import __version__
 from shared.api.middleware import RequestContextMiddleware
 from shared.api.problems import PROBLEM_RESPONSES, install_problem_handlers
-from shared.api.routes import api_keys, audit, health, me, projects, runs, suites
+from shared.api.routes import api_keys, audit, credentials, health, me, pricing, projects, runs, suites
 from shared.config import Settings
 from shared.services import Services
 
@@ -47,5 +47,7 @@ def create_api(settings: Settings, services: Services | None = None) -> FastAPI:
     app.add_middleware(RequestContextMiddleware, max_body_bytes=MAX_BODY_BYTES)
     app.include_router(health.router, prefix=API_PREFIX)
     for router in (me.router, projects.router, api_keys.router, audit.router, suites.router, runs.router):
+        app.include_router(router, prefix=V1_PREFIX)
+    for router in (credentials.router, pricing.router):
         app.include_router(router, prefix=V1_PREFIX)
     return app

@@ -44,6 +44,8 @@ class OpenAIStandIn:
         self.total = 0
         self.in_flight = 0
         self.max_in_flight = 0
+        self.first_call_at: float | None = None  # time.perf_counter() of the first and last call
+        self.last_answer_at: float | None = None
         self._lock = threading.Lock()
         config = uvicorn.Config(
             self._app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off", interface="asgi3"
@@ -100,6 +102,8 @@ class OpenAIStandIn:
         request = json.loads(body)
         prompt = "\n".join(str(m.get("content", "")) for m in request.get("messages", []) if m.get("role") == "user")
         with self._lock:
+            if self.first_call_at is None:
+                self.first_call_at = time.perf_counter()
             self.calls[prompt] += 1
             self.total += 1
             number = self.total
@@ -110,6 +114,7 @@ class OpenAIStandIn:
         finally:
             with self._lock:
                 self.in_flight -= 1
+                self.last_answer_at = time.perf_counter()
 
     async def _answer(self, send: Send, request: dict[str, Any], prompt: str, number: int) -> None:
         b = self.behaviour

@@ -34,6 +34,8 @@ RUN_SHARDS_TABLE: Final = "runshards"
 RESULTS_TABLE: Final = "results"
 OUTPUTS_CONTAINER: Final = "outputs"
 RUN_SHARDS_QUEUE: Final = "run-shards"
+CREDENTIAL_VALIDATIONS_QUEUE: Final = "credential-validations"
+PRICE_OVERRIDES_TABLE: Final = "priceoverrides"
 
 TABLES: Final[Mapping[str, str]] = MappingProxyType(
     {
@@ -52,6 +54,7 @@ TABLES: Final[Mapping[str, str]] = MappingProxyType(
         RUN_SHARDS_TABLE: "per-shard progress of each run (written only by the shard's worker)",
         RESULTS_TABLE: "one row per run, target, case and trial: output, scores, usage, cost, latency",
         AUDIT_TABLE: "append-only audit trail per tenant and project, newest first",
+        PRICE_OVERRIDES_TABLE: "one row per project: the model prices that replace or add to the shipped table",
     }
 )
 
@@ -67,6 +70,7 @@ QUEUES: Final[Mapping[str, str]] = MappingProxyType(
     {
         HEALTH_QUEUE: "round trips of the health probe (no trigger reads it)",
         RUN_SHARDS_QUEUE: "one message per run shard: run it (ids only)",
+        CREDENTIAL_VALIDATIONS_QUEUE: "one message per requested credential validation (ids only, never the key)",
     }
 )
 

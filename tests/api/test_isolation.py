@@ -45,6 +45,14 @@ PROJECT_ROUTES: list[tuple[str, str, dict[str, Any] | str | None]] = [
     ("GET", "/api/v1/projects/{project}/runs/{run}/compare?a=t00&b=t00", None),
     ("POST", "/api/v1/projects/{project}/runs/{run}/cancel", None),
     ("POST", "/api/v1/projects/{project}/runs/{run}/retry-errors", None),
+    ("GET", "/api/v1/projects/{project}/credentials", None),
+    ("POST", "/api/v1/projects/{project}/credentials", {"provider": "openai", "name": "x", "key": "sk-attacker-0123"}),
+    ("GET", "/api/v1/projects/{project}/credentials/{credential}", None),
+    ("DELETE", "/api/v1/projects/{project}/credentials/{credential}", None),
+    ("POST", "/api/v1/projects/{project}/credentials/{credential}/rotate", {"key": "sk-attacker-0123"}),
+    ("POST", "/api/v1/projects/{project}/credentials/{credential}/validate", None),
+    ("GET", "/api/v1/projects/{project}/pricing", None),
+    ("PUT", "/api/v1/projects/{project}/pricing", {"models": []}),
 ]
 # Routes without a tenant's resource in the path; their isolation is checked by what they list.
 UNSCOPED_ROUTES = {
@@ -52,6 +60,7 @@ UNSCOPED_ROUTES = {
     ("GET", "/api/v1/me"),
     ("GET", "/api/v1/projects"),
     ("POST", "/api/v1/projects"),
+    ("GET", "/api/v1/pricing"),
 }
 
 
@@ -81,6 +90,8 @@ async def victim(client: httpx.AsyncClient, session_token: TokenFactory, unique_
     }
     run = await client.post(f"{base}/runs", json=run_body, headers=headers)
     assert run.status_code == 202, run.text
+    credential_body = {"provider": "openai", "name": "victim", "key": "sk-victim-0123456789"}
+    credential = (await client.post(f"{base}/credentials", json=credential_body, headers=headers)).json()
     return {
         "headers": headers,
         "tenant": tenant,
@@ -91,6 +102,7 @@ async def victim(client: httpx.AsyncClient, session_token: TokenFactory, unique_
         "version": version["version"],
         "run": run.json()["id"],
         "run_body": run_body,
+        "credential": credential["id"],
     }
 
 
@@ -118,6 +130,7 @@ async def test_other_tenants_resources_answer_404(
         suite=victim["suite"],
         version=victim["version"],
         run=victim["run"],
+        credential=victim["credential"],
     )
     if body == "RUN":
         body = victim["run_body"]
@@ -138,6 +151,8 @@ async def test_other_tenants_resources_answer_404(
     assert run["cancel_requested_at"] is None
     assert len((await client.get(f"{base}/runs", headers=victim["headers"])).json()["items"]) == 1
     assert len((await client.get(f"{base}/suites", headers=victim["headers"])).json()["items"]) == 1
+    credential = (await client.get(f"{base}/credentials/{victim['credential']}", headers=victim["headers"])).json()
+    assert (credential["fingerprint"], credential["validation_requested_at"]) == ("…6789", None)
 
 
 async def test_lists_never_show_other_tenants(

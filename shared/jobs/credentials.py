@@ -1,0 +1,53 @@
+"""Queue functions of credentials: one `credential-validations` message is one validation; its poison twin
+records that the validation could not be completed."""
+
+from __future__ import annotations
+
+import logging
+
+import azure.functions as func
+from pydantic import ValidationError
+
+from shared.credentials.records import CredentialValidationMessage
+from shared.credentials.validation import CredentialValidator
+from shared.services import Services
+from shared.storage.catalog import CREDENTIAL_VALIDATIONS_QUEUE
+from shared.storage.names import poison_name
+
+log = logging.getLogger("tokenroute.jobs")
+
+
+def _message(msg: func.QueueMessage) -> CredentialValidationMessage | None:
+    try:
+        return CredentialValidationMessage.model_validate_json(msg.get_body())
+    except ValidationError:
+        # Retrying a malformed message cannot help; it is dropped with a log line (no body logged).
+        log.error("malformed credential validation message %s dropped", msg.id)
+        return None
+
+
+def credential_blueprint(services: Services) -> func.Blueprint:
+    """The credential queue functions, bound to the process's services (and its SSRF-guarded client)."""
+    blueprint = func.Blueprint()  # type: ignore[no-untyped-call]
+
+    def validator() -> CredentialValidator:
+        # Built per message (it holds no state) so that importing the app touches no secret backend.
+        return CredentialValidator(services.credentials, services.http)
+
+    @blueprint.function_name("validate_credential")
+    @blueprint.queue_trigger(arg_name="msg", queue_name=CREDENTIAL_VALIDATIONS_QUEUE, connection="AzureWebJobsStorage")
+    async def validate_credential(msg: func.QueueMessage) -> None:
+        message = _message(msg)
+        if message is not None:
+            await validator().handle(message)
+
+    @blueprint.function_name("validate_credential_poison")
+    @blueprint.queue_trigger(
+        arg_name="msg", queue_name=poison_name(CREDENTIAL_VALIDATIONS_QUEUE), connection="AzureWebJobsStorage"
+    )
+    async def validate_credential_poison(msg: func.QueueMessage) -> None:
+        message = _message(msg)
+        if message is not None:
+            await validator().give_up(message)
+
+    return blueprint
