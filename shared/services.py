@@ -17,8 +17,8 @@ from shared.auth.clerk_tokens import SessionTokenVerifier
 from shared.clock import Clock, SystemClock
 from shared.config import Settings
 from shared.credentials.store import CredentialStore
-from shared.pricing.overrides import PriceOverrideStore
-from shared.pricing.table import PriceTable, default_table
+from shared.pricing.overrides import PriceOverrideStore, project_price_table
+from shared.pricing.table import PriceTable
 from shared.providers.client import new_http_client
 from shared.runs.results import ResultStore
 from shared.runs.store import RunStore
@@ -131,9 +131,9 @@ class Services:
         """Per-project price overrides (see `shared.pricing.overrides.project_price_table`)."""
         return PriceOverrideStore(self.storage, self.clock)
 
-    def prices(self) -> PriceTable:
-        """The price table in force (shipped with the code)."""
-        return default_table()
+    def prices(self, tenant_id: str, project_id: str) -> PriceTable:
+        """The prices a project's costs use: the shipped table with the project's overrides."""
+        return project_price_table(self.price_overrides, tenant_id, project_id)
 
     def http(self) -> httpx.AsyncClient:
         """The one HTTP client for provider calls, SSRF-guarded; made on first use (in the running loop)."""

@@ -40,11 +40,12 @@ class Launcher:
         """Validate, estimate, store the run and its shards, enqueue them. Raises `PlanError`,
         `BudgetExceeded`, or `NotFound` for a suite or version that is not in the project."""
         content = self.suites.get_version_content(tenant_id, project_id, request.suite_id, request.version)
-        credentials = {
-            t.credential_id
-            for t in request.targets
-            if t.credential_id is not None and self.credentials.find(tenant_id, project_id, t.credential_id)
-        }
+        credentials: dict[str, str] = {}
+        for target in request.targets:
+            if target.credential_id is not None:
+                record = self.credentials.find(tenant_id, project_id, target.credential_id)
+                if record is not None:
+                    credentials[target.credential_id] = record.provider
         check_targets(request.targets, credentials)
         estimate = estimate_run(content, request, prices)
         if request.budget_usd is not None and estimate.total_usd > request.budget_usd:

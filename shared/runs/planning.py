@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -55,8 +56,9 @@ class Estimate:
         return [t.target_id for t in self.targets if t.cost_usd is None]
 
 
-def check_targets(targets: list[TargetSpec], known_credentials: set[str]) -> None:
-    """Refuse unknown providers and missing credentials, naming the field."""
+def check_targets(targets: list[TargetSpec], known_credentials: Mapping[str, str]) -> None:
+    """Refuse unknown providers, missing credentials and a credential of another provider (its key
+    would be sent to the wrong service), naming the field. `known_credentials`: id -> provider."""
     for index, target in enumerate(targets):
         path = f"body.targets[{index}]"
         if target.provider not in ALL_PROVIDER_NAMES:
@@ -73,6 +75,11 @@ def check_targets(targets: list[TargetSpec], known_credentials: set[str]) -> Non
             raise PlanError(f"{path}.credential_id", "required for a provider target")
         if target.credential_id not in known_credentials:
             raise PlanError(f"{path}.credential_id", "no such credential in this project")
+        if known_credentials[target.credential_id] != target.provider:
+            raise PlanError(
+                f"{path}.credential_id",
+                f"this credential is for {known_credentials[target.credential_id]}, not {target.provider}",
+            )
 
 
 def estimate_run(content: SuiteContent, request: RunCreate, prices: PriceTable) -> Estimate:

@@ -46,7 +46,7 @@ class ShardWorker:
         results: ResultStore,
         suites: SuiteStore,
         credentials: CredentialStore,
-        prices: Callable[[], PriceTable],
+        prices: Callable[[str, str], PriceTable],
         http: Callable[[], httpx.AsyncClient],
         clock: Clock,
         policy: CallPolicy,
@@ -122,7 +122,7 @@ class ShardWorker:
                 target=target,
                 caller=caller,
                 judge=TargetCallerFactory(build),
-                prices=self.prices(),
+                prices=await asyncio.to_thread(self.prices, message.tenant_id, message.project_id),
                 local=local,
             )
             final = await self.executor.execute(context)
@@ -140,6 +140,9 @@ class ShardWorker:
             )
             if record is None:
                 raise ShardCannotRun("the target's credential no longer exists")
+            if record.provider != spec.provider:
+                # A key is only ever sent to the provider it was created for.
+                raise ShardCannotRun("the target's credential belongs to another provider")
             credential = await asyncio.to_thread(self.credentials.provider_credential, record)
         return TargetCaller(
             spec,

@@ -126,3 +126,14 @@ def test_a_storm_of_429s_slows_the_run_and_it_still_finishes(stack: Stack, stand
     assert summary["retries_total"] >= 40 - 8  # the limiter may have held some calls back instead of retrying
     assert standin.total == 30 + summary["retries_total"]
     assert get_run(stack, run["id"])["progress"]["items_done"] == 30
+
+
+def test_a_credential_is_only_used_with_its_own_provider(stack: Stack, standin: OpenAIStandIn) -> None:
+    credential = stack.credential(standin, provider="openai")
+    suite, version = new_suite(stack, questions(3))
+    target = {"provider": "mistral", "model": "mistral-small-latest", "credential_id": credential}
+    response = stack.client.post(stack.url("/runs"), json={"suite_id": suite, "version": version, "targets": [target]})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["path"] == "body.targets[0].credential_id"
+    assert "for openai" in response.json()["errors"][0]["message"]
+    assert standin.total == 0

@@ -97,5 +97,6 @@ def test_a_shard_that_always_fails_ends_in_poison_and_the_run_ends_partial(stack
 def start_run_in_process(stack: Stack, suite: str, version: str, target: Mapping[str, object]) -> str:
     launcher = Launcher(stack.services.suites, stack.services.credentials, stack.services.runs, stack.services.clock)
     request = RunCreate.model_validate({"suite_id": suite, "version": version, "targets": [target]})
-    record, _ = launcher.start(stack.seeded.tenant_id, stack.project, request, "tests", stack.services.prices())
+    prices = stack.services.prices(stack.seeded.tenant_id, stack.project)
+    record, _ = launcher.start(stack.seeded.tenant_id, stack.project, request, "tests", prices)
     return record.row_key

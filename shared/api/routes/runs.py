@@ -208,7 +208,12 @@ async def start_run(body: RunCreate, access: WriteAccess, services: ServicesDep)
     launcher = Launcher(services.suites, services.credentials, services.runs, services.clock)
     try:
         record, estimate = await asyncio.to_thread(
-            launcher.start, access.tenant_id, access.project_id, body, access.caller.id, services.prices()
+            launcher.start,
+            access.tenant_id,
+            access.project_id,
+            body,
+            access.caller.id,
+            services.prices(access.tenant_id, access.project_id),
         )
     except NotFound:
         raise ApiProblem(
