@@ -14,12 +14,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from shared.config import Settings, load_settings
 from shared.devhost.azurite import Azurite, AzuritePorts, free_ports
+from shared.devhost.openai_standin import OpenAIStandIn
+from shared.services import Services
+from shared.tenancy.dev_seed import seed_dev_tenant
 from tests.support.clerk import APP_ORIGIN, AUTHORIZED_PARTIES, ISSUER, JwksServer, RsaKey, new_rsa_key, sign
 from tests.support.devhost_process import FAST_HOST_JSON, DevHostProcess
+from tests.support.stack import Stack, StackFactory
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
@@ -177,3 +182,49 @@ def devhost(azurite: Azurite, tmp_path: Path, fast_host_json: Path) -> Iterator[
             process.kill()
             # pytest shows captured output only for failed tests: the logs explain the failure.
             print(process.all_logs())
+
+
+@pytest.fixture
+def make_stack(azurite: Azurite, devhost: Callable[..., DevHostProcess], tmp_path: Path) -> Iterator[StackFactory]:
+    """Factory: `make_stack(EXTRA_SETTING="x")` starts `function_app:app` in a local host process."""
+    clients: list[httpx.Client] = []
+
+    def make(**env: str) -> Stack:
+        environ = settings_environ(
+            azurite.connection_string,
+            LOCAL_SECRETS_PATH=str(tmp_path / "secrets.json"),
+            TOKENROUTE_ALLOW_PRIVATE_ENDPOINTS="true",
+            **env,
+        )
+        services = Services(load_settings(environ, local_settings=None))
+        seeded = seed_dev_tenant(services, tmp_path / "dev.json")
+        host = devhost("function_app:app", **environ)
+        client = httpx.Client(
+            base_url=f"http://127.0.0.1:{host.port}", headers={"Authorization": f"Bearer {seeded.api_key}"}, timeout=30
+        )
+        clients.append(client)
+
+        def restart() -> None:
+            host.kill()
+            host.start()
+
+        return Stack(host=host, client=client, seeded=seeded, services=services, restart=restart)
+
+    try:
+        yield make
+    finally:
+        for client in clients:
+            client.close()
+
+
+@pytest.fixture
+def stack(make_stack: StackFactory) -> Stack:
+    """`function_app:app` in a local host process, with queues, and a seeded project and key."""
+    return make_stack()
+
+
+@pytest.fixture
+def standin() -> Iterator[OpenAIStandIn]:
+    """An OpenAI-compatible server on 127.0.0.1."""
+    with OpenAIStandIn() as server:
+        yield server

@@ -4,7 +4,7 @@
 2. Azurite starts with its data under `.azurite/` (or an Azurite already listening is reused);
 3. the development tenant, project and API key are seeded (TOKENROUTE_DEV_TENANT);
 4. the local Functions host serves `function_app.app` on 127.0.0.1;
-5. the demo benchmark runs through the real pipeline (when the engine is installed), then it keeps serving.
+5. the demo benchmark runs through the real pipeline (`shared.demo`), then it keeps serving.
 
 Ctrl-C stops the host, then Azurite. Running it twice is safe.
 """
@@ -31,7 +31,7 @@ from shared.devhost.functions import HostError
 from shared.devhost.host import Host, install_stop_signals, load_app
 from shared.devhost.host_config import HostConfig, HostTuning
 from shared.devhost.local_values import load_local_values
-from shared.observability.logs import configure_logging
+from shared.observability.logs import configure_logging, log_to_file
 
 log = logging.getLogger("tokenroute.stack")
 
@@ -118,7 +118,7 @@ def _banner(base_url: str, health: dict[str, object], api_key: str | None, azuri
         ]
     else:
         lines += ["", "Try:", f"  curl -s {base_url}/health"]
-    lines += ["", "Ctrl-C stops the host and Azurite.", ""]
+    lines += ["", "Logs (JSON lines): .tokenroute/host.log. Ctrl-C stops the host and Azurite.", ""]
     return "\n".join(lines)
 
 
@@ -132,6 +132,7 @@ async def run_stack(main_job: MainJob | None = None) -> int:
         print(error, file=sys.stderr)
         return 1
     configure_logging(settings.log_level)
+    log_to_file(STATE_DIR / "host.log")
     if created:
         log.info("created local.settings.json from the sample (with a new LOCAL_SECRETS_KEY)")
 
@@ -198,11 +199,24 @@ async def _serve(settings: Settings, azurite_where: str, main_job: MainJob | Non
     return 0
 
 
+async def demo_job(base_url: str, api_key: str | None) -> None:
+    """`make run`'s main job: the demo benchmark, unless TOKENROUTE_DEMO=false."""
+    if os.environ.get("TOKENROUTE_DEMO", "true").lower() in ("0", "false", "no"):
+        return
+    from shared.demo.runner import DemoError, run_demo
+
+    try:
+        await run_demo(base_url, api_key)
+    except DemoError as error:
+        print(f"The demo could not run: {error}", file=sys.stderr)
+    print("Still serving; Ctrl-C stops the host and Azurite.", flush=True)
+
+
 def main() -> int:
     """Entry point of `make run`."""
     os.chdir(PROJECT_ROOT)
     sys.path.insert(0, str(PROJECT_ROOT))
-    return asyncio.run(run_stack())
+    return asyncio.run(run_stack(demo_job))
 
 
 if __name__ == "__main__":

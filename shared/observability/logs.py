@@ -11,6 +11,7 @@ import logging
 import re
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from shared.observability.context import function_var, project_var, request_id_var, tenant_var
@@ -77,3 +78,18 @@ def configure_logging(level: str = "INFO") -> None:
     # The Azure SDK logs every HTTP request at INFO, with URLs; keep it to warnings.
     logging.getLogger("azure").setLevel(logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def log_to_file(path: Path, console_level: str = "WARNING") -> None:
+    """Send the JSON lines to `path` and only `console_level` and above to the terminal.
+
+    `make run` uses it so that the terminal shows the banner and the demo, not every request.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    root = logging.getLogger()
+    for handler in root.handlers:
+        if isinstance(handler.formatter, JsonFormatter) and isinstance(handler, logging.StreamHandler):
+            handler.setLevel(console_level)
+    file_handler = logging.FileHandler(path, encoding="utf-8")
+    file_handler.setFormatter(JsonFormatter())
+    root.addHandler(file_handler)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from shared.devhost.openai_standin import OpenAIStandIn
-from tests.runs.conftest import Stack, get_run, new_suite, questions, start_run, wait_for_end, wait_until
+from tests.support.stack import Stack, get_run, new_suite, questions, start_run, wait_for_end, wait_until
 
 
 def openai_target(credential: str, **params: object) -> dict[str, object]:

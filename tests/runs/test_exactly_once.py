@@ -11,7 +11,7 @@ from shared.runs.models import RunCreate, ShardMessage
 from shared.runs.results import ResultStore
 from shared.storage import QueueSender
 from shared.storage.catalog import RUN_SHARDS_QUEUE, SUITES_CONTAINER
-from tests.runs.conftest import Stack, StackFactory, get_run, new_suite, questions, start_run, wait_for_end, wait_until
+from tests.support.stack import Stack, StackFactory, get_run, new_suite, questions, start_run, wait_for_end, wait_until
 
 
 def stored_cases(stack: Stack, run_id: str) -> set[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.runs.conftest import Stack, new_suite, questions, wait_for_end
+from tests.support.stack import Stack, new_suite, questions, wait_for_end
 
 
 def fast(model: str, **params: Any) -> dict[str, Any]:

@@ -1,24 +1,18 @@
-"""Fixtures of the run tests: the real Function App in the local host, a development key for it,
-and an OpenAI-compatible stand-in server that counts what it was asked."""
+"""The real Function App in a local host process, driven over HTTP, for end-to-end tests."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
-from shared.config import load_settings
 from shared.credentials.store import CredentialDetails
-from shared.devhost.azurite import Azurite
 from shared.devhost.openai_standin import OpenAIStandIn
 from shared.services import Services
-from shared.tenancy.dev_seed import DevTenant, seed_dev_tenant
-from tests.conftest import settings_environ
+from shared.tenancy.dev_seed import DevTenant
 from tests.support.devhost_process import DevHostProcess
 
 
@@ -54,52 +48,6 @@ class Stack:
 
 
 StackFactory = Callable[..., Stack]
-
-
-@pytest.fixture
-def make_stack(azurite: Azurite, devhost: Callable[..., DevHostProcess], tmp_path: Path) -> Iterator[StackFactory]:
-    """Factory: `make_stack(EXTRA_SETTING="x")` starts `function_app:app` in a local host process."""
-    clients: list[httpx.Client] = []
-
-    def make(**env: str) -> Stack:
-        environ = settings_environ(
-            azurite.connection_string,
-            LOCAL_SECRETS_PATH=str(tmp_path / "secrets.json"),
-            TOKENROUTE_ALLOW_PRIVATE_ENDPOINTS="true",
-            **env,
-        )
-        services = Services(load_settings(environ, local_settings=None))
-        seeded = seed_dev_tenant(services, tmp_path / "dev.json")
-        host = devhost("function_app:app", **environ)
-        client = httpx.Client(
-            base_url=f"http://127.0.0.1:{host.port}", headers={"Authorization": f"Bearer {seeded.api_key}"}, timeout=30
-        )
-        clients.append(client)
-
-        def restart() -> None:
-            host.kill()
-            host.start()
-
-        return Stack(host=host, client=client, seeded=seeded, services=services, restart=restart)
-
-    try:
-        yield make
-    finally:
-        for client in clients:
-            client.close()
-
-
-@pytest.fixture
-def stack(make_stack: StackFactory) -> Stack:
-    """`function_app:app` in a local host process, with queues, and a seeded project and key."""
-    return make_stack()
-
-
-@pytest.fixture
-def standin() -> Iterator[OpenAIStandIn]:
-    """An OpenAI-compatible server on 127.0.0.1."""
-    with OpenAIStandIn() as server:
-        yield server
 
 
 def new_suite(stack: Stack, content: dict[str, Any]) -> tuple[str, str]:
