@@ -49,11 +49,14 @@ async def call_with_retries(
     base_delay_s: float = DEFAULT_BASE_DELAY_S,
     max_delay_s: float = DEFAULT_MAX_DELAY_S,
     provider: str = "provider",
+    max_rate_limit_retries: int | None = None,
 ) -> Completion:
     """Call `fn` until it succeeds, fails for good, runs out of retries or out of `budget_s` seconds.
 
     Returns the Completion with `retries` set; raises the last ProviderError with `retries` set, or a
-    `timeout` ProviderError when the budget ran out during an attempt.
+    `timeout` ProviderError when the budget ran out during an attempt. Rate limits may get their own,
+    larger cap (`max_rate_limit_retries`): waiting what the provider asks is cheap and a storm
+    passes, while a failing provider should not be retried for long.
     """
     started = clock()
     retries = 0
@@ -72,7 +75,10 @@ async def call_with_retries(
                 last_provider = error.provider
                 wait = _wait_for(error, retries, rng=rng, base_s=base_delay_s, cap_s=max_delay_s)
                 left = budget_s - (clock() - started)
-                if not error.retryable or retries >= max_retries:
+                cap = max_retries
+                if error.kind is ErrorKind.RATE_LIMIT and max_rate_limit_retries is not None:
+                    cap = max_rate_limit_retries
+                if not error.retryable or retries >= cap:
                     raise
                 if wait >= left:
                     logger.info("giving up on %s: wait of %.2fs exceeds the %.2fs left", error.provider, wait, left)

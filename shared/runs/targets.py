@@ -27,7 +27,8 @@ class CallPolicy:
     """How long one item may take and how often it is retried."""
 
     budget_s: float = 120.0
-    max_retries: int = 4
+    max_retries: int = 4  # transient errors (5xx, timeouts)
+    max_rate_limit_retries: int = 10  # 429s: a storm needs several, and the time budget bounds them anyway
     sandbox_latency_scale: float = 1.0
     # Calls in flight per credential and model: start generous (the run's own concurrency caps the
     # total), halve on 429, grow back by one after `limiter_grow_after` successes.
@@ -92,7 +93,11 @@ class TargetCaller:
                 )
 
         return await call_with_retries(
-            once, budget_s=self.policy.budget_s, max_retries=self.policy.max_retries, provider=self.spec.provider
+            once,
+            budget_s=self.policy.budget_s,
+            max_retries=self.policy.max_retries,
+            max_rate_limit_retries=self.policy.max_rate_limit_retries,
+            provider=self.spec.provider,
         )
 
     def _attempt(

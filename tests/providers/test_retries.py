@@ -9,7 +9,7 @@ import pytest
 
 from shared.providers import anthropic_messages, gemini, openai_chat
 from shared.providers.errors import ErrorKind, ProviderError
-from shared.providers.models import Completion, ProviderCredential
+from shared.providers.models import Completion, FinishReason, ProviderCredential, Usage
 from shared.providers.retries import backoff_delay, call_with_retries
 from tests.providers.builders import chat
 from tests.providers.recordings import load
@@ -226,3 +226,37 @@ def test_full_jitter_bounds() -> None:
     assert backoff_delay(0, rng=lambda: 0.0, base_s=0.5, cap_s=20) == 0
     assert backoff_delay(3, rng=lambda: 1.0, base_s=0.5, cap_s=20) == 4.0
     assert backoff_delay(10, rng=lambda: 1.0, base_s=0.5, cap_s=20) == 20.0  # capped
+
+
+async def test_rate_limits_have_their_own_larger_cap() -> None:
+    sleep = RecordingSleep()
+    failures = {"n": 0}
+
+    async def flaky(kind: ErrorKind, times: int) -> Completion:
+        if failures["n"] < times:
+            failures["n"] += 1
+            raise ProviderError(kind, "busy", provider="openai", status=429, retry_after_s=0.01)
+        return Completion(
+            text="ok",
+            finish_reason=FinishReason.STOP,
+            finish_reason_raw="stop",
+            usage=Usage(),
+            latency_ms=1.0,
+            ttft_ms=None,
+            request_id=None,
+            response_id=None,
+            model_version=None,
+        )
+
+    # Six 429s in a row: beyond max_retries=4, within max_rate_limit_retries=10.
+    done = await call_with_retries(
+        lambda: flaky(ErrorKind.RATE_LIMIT, 6), budget_s=30, max_retries=4, max_rate_limit_retries=10, sleep=sleep
+    )
+    assert done.retries == 6
+    # Transient errors keep the smaller cap.
+    failures["n"] = 0
+    with pytest.raises(ProviderError) as caught:
+        await call_with_retries(
+            lambda: flaky(ErrorKind.TRANSIENT, 6), budget_s=30, max_retries=4, max_rate_limit_retries=10, sleep=sleep
+        )
+    assert caught.value.retries == 4
