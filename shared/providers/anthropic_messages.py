@@ -22,7 +22,7 @@ from shared.providers.errors import ErrorKind, ProviderError
 from shared.providers.models import ChatRequest, Completion, FinishReason, MonotonicClock, ProviderCredential, Usage
 from shared.providers.parsing import as_count, as_dict, as_list, as_str, loads_object
 from shared.providers.sse import aiter_sse
-from shared.providers.transport import join_url, post_json, read_json_object, require_header_safe
+from shared.providers.transport import join_url, post_json, read_json_object, required_secret
 
 logger = logging.getLogger("tokenroute.providers")
 
@@ -168,10 +168,7 @@ async def complete(
     clock: MonotonicClock = time.perf_counter,
 ) -> Completion:
     """One message from Anthropic."""
-    secret = credential.secret()
-    if secret is None:
-        raise ProviderError(ErrorKind.AUTH, "no API key configured", provider=PROVIDER)
-    require_header_safe(secret, provider=PROVIDER)
+    secret = required_secret(credential, provider=PROVIDER)
     body, unsupported = build_body(request)
     url = join_url(credential.base_url or DEFAULT_BASE_URL, "v1/messages")
     headers = {"x-api-key": secret, "anthropic-version": API_VERSION}

@@ -17,7 +17,7 @@ from shared.providers.compat import AZURE_OPENAI
 from shared.providers.errors import ErrorKind, ProviderError
 from shared.providers.models import ChatRequest, Completion, MonotonicClock, ProviderCredential
 from shared.providers.openai_chat import build_body, exchange
-from shared.providers.transport import require_header_safe
+from shared.providers.transport import required_secret
 
 PROVIDER = "azure_openai"
 # The GA data-plane version the recorded fixtures use; it knows stream_options and max_completion_tokens.
@@ -53,10 +53,7 @@ async def complete(
     clock: MonotonicClock = time.perf_counter,
 ) -> Completion:
     """One chat completion from an Azure OpenAI resource."""
-    secret = credential.secret()
-    if secret is None:
-        raise ProviderError(ErrorKind.AUTH, "no API key configured", provider=PROVIDER)
-    require_header_safe(secret, provider=PROVIDER)
+    secret = required_secret(credential, provider=PROVIDER)
     url, include_model = chat_url(credential)
     body, unsupported = build_body(request, AZURE_OPENAI, include_model=include_model)
     return await exchange(

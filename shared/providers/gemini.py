@@ -32,7 +32,7 @@ from shared.providers.models import (
 )
 from shared.providers.parsing import as_count, as_dict, as_list, as_str, loads_object
 from shared.providers.sse import aiter_sse
-from shared.providers.transport import join_url, post_json, read_json_object, require_header_safe
+from shared.providers.transport import join_url, post_json, read_json_object, required_secret
 
 logger = logging.getLogger("tokenroute.providers")
 
@@ -183,10 +183,7 @@ async def complete(
     clock: MonotonicClock = time.perf_counter,
 ) -> Completion:
     """One generateContent call to Gemini."""
-    secret = credential.secret()
-    if secret is None:
-        raise ProviderError(ErrorKind.AUTH, "no API key configured", provider=PROVIDER)
-    require_header_safe(secret, provider=PROVIDER)
+    secret = required_secret(credential, provider=PROVIDER)
     body, unsupported = build_body(request)
     url = _url(credential, request.model, stream=request.stream)
     reply = _Reply()

@@ -17,6 +17,7 @@ import httpx
 
 from shared.providers.error_bodies import Classifier, error_from_response
 from shared.providers.errors import ErrorKind, ProviderError, redact
+from shared.providers.models import ProviderCredential
 from shared.providers.parsing import loads_object
 
 logger = logging.getLogger("tokenroute.providers")
@@ -30,6 +31,15 @@ def require_header_safe(secret: str | None, *, provider: str) -> None:
             "the API key contains characters that cannot be sent in an HTTP header (whitespace or non-ASCII)",
             provider=provider,
         )
+
+
+def required_secret(credential: ProviderCredential, *, provider: str) -> str:
+    """The credential's key, refused when missing or unsendable (providers that always need one)."""
+    secret = credential.secret()
+    if secret is None:
+        raise ProviderError(ErrorKind.AUTH, "no API key configured", provider=provider)
+    require_header_safe(secret, provider=provider)
+    return secret
 
 
 def join_url(base: str, path: str) -> str:
