@@ -17,7 +17,7 @@ from decimal import Decimal
 from shared.clock import Clock
 from shared.runs.models import RunRecord, RunStatus, ShardMessage, ShardRecord, ShardStatus
 from shared.runs.sharding import ShardPlan, target_id
-from shared.storage import ConcurrencyError, ModelTable, Page, QueueSender, StorageAccount
+from shared.storage import ConcurrencyError, ModelTable, Page, QueueSender, StorageAccount, StorageError
 from shared.storage.catalog import RUN_SHARDS_QUEUE, RUN_SHARDS_TABLE, RUNS_TABLE
 from shared.tenancy.records import scope_key
 
@@ -73,10 +73,18 @@ class RunStore:
             for plan in plans
         )
         self.runs.insert(run)
-        self.enqueue(
-            ShardMessage(tenant_id=tenant_id, project_id=project_id, run_id=run.row_key, shard_id=plan.shard_id)
-            for plan in plans
-        )
+        try:
+            self.enqueue(
+                ShardMessage(tenant_id=tenant_id, project_id=project_id, run_id=run.row_key, shard_id=plan.shard_id)
+                for plan in plans
+            )
+        except StorageError:
+            # Shards that were never enqueued would leave the run running forever: end it now.
+            failed = run.model_copy(
+                update={"status": RunStatus.FAILED, "status_reason": "could not queue the run", "finished_at": now}
+            )
+            self.runs.upsert(failed)
+            raise
 
     def enqueue(self, messages: Iterable[ShardMessage]) -> None:
         """Send shard messages, a few at a time (each send is one HTTP call)."""

@@ -22,6 +22,8 @@ from azure.core.pipeline.transport import RequestsTransport
 from azure.data.tables import TableClient, TableServiceClient
 from azure.identity import DefaultAzureCredential
 from azure.storage.blob import BlobServiceClient, ContainerClient
+from azure.storage.blob import ExponentialRetry as BlobRetry
+from azure.storage.queue import ExponentialRetry as QueueRetry
 from azure.storage.queue import QueueClient, QueueServiceClient
 
 from shared.config.settings import DEV_STORAGE, StorageSettings
@@ -87,15 +89,25 @@ class StorageAccount:
             "read_timeout": READ_TIMEOUT_S,
             "transport": RequestsTransport(session=self._session, session_owner=False),
         }
+        # The storage SDKs back off from 15 s by default: a request would hang for a minute on an
+        # unreachable store. Three quick retries ride out a blip; callers see the outage in seconds.
         self.blob_service: Final = BlobServiceClient(
             account_url=blob_url,
             credential=credential,
             max_single_get_size=BLOB_CHUNK_BYTES,
             max_chunk_get_size=BLOB_CHUNK_BYTES,
+            retry_policy=BlobRetry(initial_backoff=1, increment_base=2, retry_total=3, random_jitter_range=1),
             **common,
         )
-        self.queue_service: Final = QueueServiceClient(account_url=queue_url, credential=credential, **common)
-        self.table_service: Final = TableServiceClient(endpoint=table_url, credential=credential, **common)
+        self.queue_service: Final = QueueServiceClient(
+            account_url=queue_url,
+            credential=credential,
+            retry_policy=QueueRetry(initial_backoff=1, increment_base=2, retry_total=3, random_jitter_range=1),
+            **common,
+        )
+        self.table_service: Final = TableServiceClient(
+            endpoint=table_url, credential=credential, retry_total=3, retry_backoff_factor=0.5, **common
+        )
         name = account_name or self.blob_service.account_name
         if not name:
             raise ValueError(
