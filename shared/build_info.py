@@ -1,14 +1,15 @@
 """What build is running: the version and commit stamped into the package at packaging time.
 
-`shared/_build.json` is written by the deployment packaging step; locally the commit comes
-from git when available.
+`shared/_build.json` is written by the deployment packaging step (`scripts/stamp_build.py`, run by
+azd's `prepackage` hook); locally the commit comes from git when available. The file is
+git-ignored: it describes one package, not the source tree.
 """
 
 from __future__ import annotations
 
 import json
 import subprocess
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
 
@@ -24,6 +25,18 @@ class BuildInfo:
     version: str
     commit: str | None
     built_at: str | None
+
+
+def write_stamp(info: BuildInfo, path: Path | None = None) -> Path:
+    """Write `info` as the package's stamp (default `shared/_build.json`); return where it went.
+
+    The stamp is written to a temporary name and renamed, so a reader never sees half a file.
+    """
+    target = path if path is not None else _STAMP
+    partial = target.with_name(target.name + ".tmp")
+    partial.write_text(json.dumps(asdict(info), indent=2) + "\n", encoding="utf-8")
+    partial.replace(target)
+    return target
 
 
 @cache

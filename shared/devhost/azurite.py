@@ -14,11 +14,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from shared.storage.emulator import DEV_ACCOUNT, DEV_ACCOUNT_KEY
 
-# Azurite's well-known development account; it is public and only ever valid against the emulator.
-DEV_ACCOUNT = "devstoreaccount1"
-DEV_ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 class AzuriteError(RuntimeError):

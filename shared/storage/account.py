@@ -27,7 +27,7 @@ from azure.storage.queue import ExponentialRetry as QueueRetry
 from azure.storage.queue import QueueClient, QueueServiceClient
 
 from shared.config.settings import DEV_STORAGE, StorageSettings
-from shared.devhost.azurite import DEV_ACCOUNT, DEV_ACCOUNT_KEY
+from shared.storage.emulator import DEV_ACCOUNT, DEV_ACCOUNT_KEY
 
 # Azurite's default endpoints, which `UseDevelopmentStorage=true` means.
 DEV_BLOB_ENDPOINT: Final = f"http://127.0.0.1:10000/{DEV_ACCOUNT}"

@@ -6,8 +6,8 @@ import pytest
 from azure.identity import DefaultAzureCredential
 
 from shared.config import StorageSettings
-from shared.devhost.azurite import DEV_ACCOUNT, DEV_ACCOUNT_KEY
 from shared.storage.account import ConnectionStringError, StorageAccount, parse_connection_string
+from shared.storage.emulator import DEV_ACCOUNT, DEV_ACCOUNT_KEY
 
 
 def test_development_storage_means_azurite_default_ports() -> None:

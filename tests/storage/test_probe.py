@@ -8,8 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from shared.devhost.azurite import DEV_ACCOUNT_KEY, AzuritePorts
+from shared.devhost.azurite import AzuritePorts
 from shared.storage.account import StorageAccount
+from shared.storage.emulator import DEV_ACCOUNT_KEY
 from shared.storage.probe import check_all, check_blobs, check_queues, check_tables
 
 

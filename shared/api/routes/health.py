@@ -8,7 +8,6 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from shared import __version__
 from shared.api.dependencies import ServicesDep
 from shared.api.problems import PROBLEM_MEDIA_TYPE, Problem, problem_response
 from shared.build_info import build_info
@@ -54,7 +53,7 @@ async def health(services: ServicesDep) -> Health | JSONResponse:
     info = build_info()
     body = Health(
         status="ok",
-        version=__version__,
+        version=info.version,
         commit=info.commit,
         environment=services.settings.environment.value,
         stores=stores,
