@@ -31,7 +31,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy shared tests function_app.py $(wildcard bench)
+	$(BIN)/mypy shared tests function_app.py bench scripts
 
 pytest: install
 	$(BIN)/pytest
