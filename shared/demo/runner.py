@@ -17,6 +17,12 @@ from typing import Any, TextIO
 
 import httpx
 
+# The table helpers live with the CLI, which prints the same tables; the demo reuses them and
+# re-exports them (`x as x`) for the callers that imported them from here.
+from shared.cli.output import leaderboard as leaderboard
+from shared.cli.output import progress_bar as progress_bar
+from shared.cli.output import ranking as ranking
+
 SUITE_NAME = "Demo: quick checks"
 SANDBOX_TARGETS = [
     {"provider": "sandbox", "model": "sandbox/fast-accurate", "label": "fast-accurate (simulated)"},
@@ -131,41 +137,3 @@ async def _watch(api: httpx.AsyncClient, path: str, out: TextIO, poll_s: float) 
             print(file=out)
             return run
         await asyncio.sleep(poll_s)
-
-
-def progress_bar(done: int, total: int, errors: int, width: int = 30) -> str:
-    """`[#########.....]  42/105 items, 1 error`."""
-    filled = width * done // total if total else width
-    errors_text = f", {errors} error{'s' if errors != 1 else ''}" if errors else ""
-    return f"  [{'#' * filled}{'.' * (width - filled)}] {done:>4}/{total} items{errors_text}"
-
-
-def ranking(summary: dict[str, Any]) -> list[str]:
-    """Target ids, best pass rate first (then lower latency)."""
-
-    def key(target: str) -> tuple[float, float]:
-        stats = summary["targets"][target]
-        rate = stats["pass_rate"]["value"] if stats["pass_rate"] else -1.0
-        return (-rate, stats["latency_p50_ms"] or float("inf"))
-
-    return sorted(summary["targets"], key=key)
-
-
-def leaderboard(summary: dict[str, Any]) -> str:
-    """A plain-text table: pass rate with its 95% interval, mean score, latency, cost, errors."""
-    header = (
-        f"{'target':<34} {'pass rate (95% CI)':<22} {'score':>6} {'p50 ms':>8} {'p95 ms':>8} {'$/case':>10} "
-        f"{'errors':>7}"
-    )
-    lines = ["", "Leaderboard", header, "-" * len(header)]
-    for target in ranking(summary):
-        s = summary["targets"][target]
-        rate = s["pass_rate"]
-        rate_text = f"{rate['value']:.0%} ({rate['low']:.0%}-{rate['high']:.0%})" if rate else "-"
-        score = f"{s['mean_score']['value']:.2f}" if s["mean_score"] else "-"
-        p50 = f"{s['latency_p50_ms']:.0f}" if s["latency_p50_ms"] is not None else "-"
-        p95 = f"{s['latency_p95_ms']:.0f}" if s["latency_p95_ms"] is not None else "-"
-        cost = f"{float(s['cost_per_case']):.6f}" if s["cost_per_case"] is not None else "unpriced"
-        label = summary["labels"].get(target, target)[:34]
-        lines.append(f"{label:<34} {rate_text:<22} {score:>6} {p50:>8} {p95:>8} {cost:>10} {s['errors']:>7}")
-    return "\n".join(lines)
