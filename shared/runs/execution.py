@@ -26,7 +26,7 @@ from shared.pricing.table import PriceTable
 from shared.providers.errors import ProviderError
 from shared.providers.models import Completion
 from shared.runs.models import ItemStatus, ResultRecord, RunRecord, ShardMessage, ShardRecord, ShardStatus, TargetSpec
-from shared.runs.results import ResultStore, item_key, result_partition
+from shared.runs.results import MAX_INLINE_OUTPUT_CHARS, ResultStore, item_key, result_partition
 from shared.runs.slots import LocalRun
 from shared.runs.store import RunStore
 from shared.runs.targets import TargetCaller, chat_request
@@ -313,6 +313,8 @@ class ShardExecutor:
             judge_cost_usd=str(judge_cost) if judge_cost is not None else None,
             completed_at=self.clock.now(),
         )
+        if len(completion.text) <= MAX_INLINE_OUTPUT_CHARS:
+            return self.results.store_output(row, completion.text)  # no I/O: stays on the loop
         return await asyncio.to_thread(self.results.store_output, row, completion.text)
 
     def _judge_fn(self, ctx: ShardContext) -> Any:
