@@ -192,16 +192,111 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _handle_http)
 
 
-def _problem_doc(description: str) -> dict[str, Any]:
-    return {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}, "description": description}
+def problem_example(status: int, slug: str, title: str, detail: str, **extensions: Any) -> dict[str, Any]:
+    """An example problem body for the OpenAPI document (the request id is illustrative)."""
+    body: dict[str, Any] = {
+        "type": TYPE_PREFIX + slug,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "request_id": "4f1c2b7e9a0d4c55b2f3e6a7d8c9b0a1",
+    }
+    body.update(extensions)
+    return body
+
+
+def problem_doc(description: str, examples: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """One `responses=` entry: the `Problem` schema as `application/problem+json`, with named examples.
+
+    `examples` maps a name to a problem body (see `problem_example`); documentation only.
+    """
+    media: dict[str, Any] = {}
+    if examples:
+        media["examples"] = {name: {"summary": body["title"], "value": body} for name, body in examples.items()}
+    return {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: media}, "description": description}
+
+
+def _problem_doc(description: str, slug: str, title: str, status: int, detail: str) -> dict[str, Any]:
+    return problem_doc(description, {slug: problem_example(status, slug, title, detail)})
 
 
 # Declared on the app so every operation in the OpenAPI document lists its problem answers.
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: _problem_doc("Bad request"),
-    401: _problem_doc("Authentication required"),
-    403: _problem_doc("Forbidden"),
-    404: _problem_doc("Not found (also for resources of another tenant)"),
-    422: _problem_doc("Invalid request: `errors` lists each failing field with its path"),
-    500: _problem_doc("Internal error: quote the request id"),
+    400: problem_doc(
+        "Bad request, e.g. a `cursor` that is not from a previous page",
+        {
+            "invalid-cursor": problem_example(
+                400,
+                "invalid-cursor",
+                "Invalid cursor",
+                "Not a cursor from a previous page of this list.",
+                errors=[
+                    {"path": "query.cursor", "message": "Not a cursor from a previous page.", "type": "invalid_cursor"}
+                ],
+            )
+        },
+    ),
+    401: _problem_doc(
+        "Authentication required: send `Authorization: Bearer <key or session token>` or `X-API-Key`",
+        "unauthenticated",
+        "Authentication required",
+        401,
+        "Missing or invalid credentials.",
+    ),
+    403: _problem_doc(
+        "Forbidden: the caller lacks the role (people) or scope (API keys)",
+        "forbidden",
+        "Forbidden",
+        403,
+        "This needs the admin role or the `admin` scope.",
+    ),
+    404: _problem_doc(
+        "Not found (also for resources of another tenant)", "not-found", "Not found", 404, "No such run."
+    ),
+    422: problem_doc(
+        "Invalid request: `errors` lists each failing field with its path",
+        {
+            "validation": problem_example(
+                422,
+                "validation",
+                "Invalid request",
+                "1 field(s) failed validation: body.name",
+                errors=[{"path": "body.name", "message": "Field required", "type": "missing"}],
+            )
+        },
+    ),
+    500: _problem_doc(
+        "Internal error: quote the request id",
+        "internal",
+        "Internal error",
+        500,
+        "Something went wrong on our side; quote the request id.",
+    ),
+    503: _problem_doc(
+        "Storage is unavailable for a moment: retry after `Retry-After` seconds",
+        "unavailable",
+        "Service unavailable",
+        503,
+        "Storage is unavailable; try again.",
+    ),
+}
+
+# Per-operation additions (`responses=` on routes; documentation only).
+CONFLICT_RESPONSE: dict[int | str, dict[str, Any]] = {
+    409: _problem_doc(
+        "Conflict: the resource changed meanwhile (read it and try again) or its state forbids this",
+        "conflict",
+        "Conflict",
+        409,
+        "The resource changed meanwhile; read it and try again.",
+    )
+}
+TOO_LARGE_RESPONSE: dict[int | str, dict[str, Any]] = {
+    413: _problem_doc(
+        "The body is larger than the API accepts (8 MiB)",
+        "payload-too-large",
+        "Payload too large",
+        413,
+        "The body exceeds 8388608 bytes.",
+    )
 }

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.api.auth import ProjectAccess, actor_of, project_access
 from shared.api.dependencies import ServicesDep
 from shared.api.paging import Cursor, Limit, PageOut
-from shared.api.problems import not_found
+from shared.api.problems import CONFLICT_RESPONSE, not_found
 from shared.ids import ApiKeyId
 from shared.tenancy.records import ApiKeyRecord
 from shared.tenancy.roles import Role, Scope
@@ -105,7 +105,7 @@ async def get_key(key: ApiKeyId, access: AdminAccess, services: ServicesDep) -> 
     return ApiKey.of(record)
 
 
-@router.delete("/{key}", status_code=204, summary="Revoke an API key (admin)")
+@router.delete("/{key}", status_code=204, summary="Revoke an API key (admin)", responses=CONFLICT_RESPONSE)
 async def revoke_key(key: ApiKeyId, access: AdminAccess, services: ServicesDep, request: Request) -> Response:
     """Revocation takes effect on the next request; the key stays listed as revoked."""
     record = await asyncio.to_thread(services.api_keys.find, access.tenant_id, access.project_id, key)

@@ -16,7 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, fi
 from shared.api.auth import ProjectAccess, actor_of, project_access
 from shared.api.dependencies import ServicesDep
 from shared.api.paging import Cursor, Limit, PageOut
-from shared.api.problems import ApiProblem, FieldError, not_found
+from shared.api.problems import CONFLICT_RESPONSE, ApiProblem, FieldError, not_found
 from shared.credentials.fields import (
     CredentialFieldsRefused,
     FieldProblem,
@@ -99,7 +99,7 @@ class CredentialCreate(BaseModel):
 class CredentialRotate(BaseModel):
     """The new key of a credential."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"key": "sk-proj-..."}]})
     key: ProviderKey
 
 
@@ -227,7 +227,12 @@ async def get_credential(credential: CredentialId, access: ViewerAccess, service
     return Credential.of(await _find(services, access, credential))
 
 
-@router.post("/{credential}/rotate", response_model=Credential, summary="Rotate a credential's key (admin)")
+@router.post(
+    "/{credential}/rotate",
+    response_model=Credential,
+    summary="Rotate a credential's key (admin)",
+    responses=CONFLICT_RESPONSE,
+)
 async def rotate_credential(
     credential: CredentialId, body: CredentialRotate, access: AdminAccess, services: ServicesDep, request: Request
 ) -> Credential:
@@ -239,7 +244,11 @@ async def rotate_credential(
 
 
 @router.post(
-    "/{credential}/validate", status_code=202, response_model=Credential, summary="Validate a credential (admin)"
+    "/{credential}/validate",
+    status_code=202,
+    response_model=Credential,
+    summary="Validate a credential (admin)",
+    responses=CONFLICT_RESPONSE,
 )
 async def validate_credential(
     credential: CredentialId, access: AdminAccess, services: ServicesDep, request: Request
@@ -251,7 +260,7 @@ async def validate_credential(
     return Credential.of(requested)
 
 
-@router.delete("/{credential}", status_code=204, summary="Delete a credential (admin)")
+@router.delete("/{credential}", status_code=204, summary="Delete a credential (admin)", responses=CONFLICT_RESPONSE)
 async def delete_credential(
     credential: CredentialId, access: AdminAccess, services: ServicesDep, request: Request
 ) -> Response:

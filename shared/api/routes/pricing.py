@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_valida
 
 from shared.api.auth import ProjectAccess, actor_of, get_caller, project_access
 from shared.api.dependencies import ServicesDep
-from shared.api.problems import ApiProblem, FieldError
+from shared.api.problems import CONFLICT_RESPONSE, ApiProblem, FieldError
 from shared.pricing.models import ModelPrice
 from shared.pricing.overrides import MAX_OVERRIDES, PriceOverridesRefused, ProjectPrices
 from shared.pricing.table import default_table
@@ -118,7 +118,24 @@ class PriceOverride(BaseModel):
 class ProjectPricingUpdate(BaseModel):
     """The project's whole list of overrides (an empty list removes them all)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "models": [
+                        {
+                            "provider": "openai",
+                            "model": "gpt-4o",
+                            "input_per_mtok": "2.00",
+                            "output_per_mtok": "8.00",
+                            "source": "Enterprise contract 2025",
+                        }
+                    ]
+                }
+            ]
+        },
+    )
     models: list[PriceOverride] = Field(max_length=MAX_OVERRIDES)
 
 
@@ -171,7 +188,12 @@ async def get_project_pricing(access: ViewerAccess, services: ServicesDep) -> Pr
     return _project_pricing(prices)
 
 
-@router.put("/projects/{project}/pricing", response_model=ProjectPricing, summary="Set a project's prices (admin)")
+@router.put(
+    "/projects/{project}/pricing",
+    response_model=ProjectPricing,
+    summary="Set a project's prices (admin)",
+    responses=CONFLICT_RESPONSE,
+)
 async def put_project_pricing(
     body: ProjectPricingUpdate, access: AdminAccess, services: ServicesDep, request: Request
 ) -> ProjectPricing:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.api.auth import CallerDep, ProjectAccess, actor_of, authorize, project_access
 from shared.api.dependencies import ServicesDep
 from shared.api.paging import Cursor, Limit, PageOut
+from shared.api.problems import CONFLICT_RESPONSE
 from shared.tenancy.records import ProjectRecord
 from shared.tenancy.roles import Role, Scope
 
@@ -30,7 +31,7 @@ class ProjectCreate(BaseModel):
 class ProjectUpdate(BaseModel):
     """Changes to a project."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"name": "Support answers (v2)"}]})
     name: ProjectName
 
 
@@ -97,7 +98,7 @@ async def get_project(access: ViewerAccess) -> Project:
     return Project.of(access.project)
 
 
-@router.patch("/{project}", response_model=Project, summary="Rename a project (admin)")
+@router.patch("/{project}", response_model=Project, summary="Rename a project (admin)", responses=CONFLICT_RESPONSE)
 async def rename_project(body: ProjectUpdate, access: AdminAccess, services: ServicesDep, request: Request) -> Project:
     """Change the project's name (audited)."""
     updated = await asyncio.to_thread(services.projects.rename, access.project, body.name.strip())
@@ -114,7 +115,7 @@ async def rename_project(body: ProjectUpdate, access: AdminAccess, services: Ser
     return Project.of(updated)
 
 
-@router.delete("/{project}", status_code=204, summary="Delete a project (owner)")
+@router.delete("/{project}", status_code=204, summary="Delete a project (owner)", responses=CONFLICT_RESPONSE)
 async def delete_project(access: OwnerAccess, services: ServicesDep, request: Request) -> Response:
     """The project is unreachable at once; its data is removed by the lifecycle job."""
     await asyncio.to_thread(services.projects.delete, access.project, access.caller.id)

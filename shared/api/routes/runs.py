@@ -7,13 +7,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Body, Depends, Path, Query, Response
 from pydantic import BaseModel, Field
 
 from shared.api.auth import ProjectAccess, project_access
 from shared.api.dependencies import ServicesDep
 from shared.api.paging import Cursor, Limit, PageOut
-from shared.api.problems import ApiProblem, FieldError, not_found
+from shared.api.problems import CONFLICT_RESPONSE, ApiProblem, FieldError, not_found, problem_doc, problem_example
 from shared.runs.launch import BudgetExceeded, Launcher
 from shared.runs.models import ItemStatus, ResultRecord, RunCreate, RunRecord, RunStatus, ShardStatus, TargetSpec
 from shared.runs.planning import Estimate, PlanError
@@ -187,6 +187,78 @@ class Summary(BaseModel):
     labels: dict[str, str]
 
 
+_START_EXAMPLES: dict[str, Any] = {
+    "sandbox": {
+        "summary": "Two simulated models (no credential, no cost)",
+        "value": {
+            "suite_id": "ste_abcdefghijklmnopqrst",
+            "version": "0" * 64,
+            "targets": [
+                {"provider": "sandbox", "model": "sandbox/fast-accurate"},
+                {"provider": "sandbox", "model": "sandbox/cheap-sloppy"},
+            ],
+            "trials": 1,
+            "concurrency": 8,
+        },
+    },
+    "budgeted": {
+        "summary": "A real provider, with a budget",
+        "value": {
+            "suite_id": "ste_abcdefghijklmnopqrst",
+            "version": "0" * 64,
+            "targets": [
+                {"provider": "openai", "model": "gpt-4o-mini", "credential_id": "crd_abcdefghijklmnopqrst"},
+            ],
+            "trials": 3,
+            "budget_usd": "5.00",
+        },
+    },
+}
+_EXAMPLE_ESTIMATE = {"total_usd": "7.20", "price_version": "2025-06-01", "unpriced_targets": [], "targets": []}
+
+_START_RESPONSES: dict[int | str, dict[str, Any]] = {
+    404: problem_doc(
+        "No such project, or no such suite version in it",
+        {
+            "not-found": problem_example(
+                404,
+                "not-found",
+                "Not found",
+                "No such suite version in this project.",
+                errors=[{"path": "body.version", "message": "no such suite version", "type": "not_found"}],
+            )
+        },
+    ),
+    422: problem_doc(
+        "Invalid request (`validation`: each failing field), or the estimate is above `budget_usd` "
+        "(`budget-exceeded`, with the `estimate`)",
+        {
+            "validation": problem_example(
+                422,
+                "validation",
+                "Invalid request",
+                "targets[0].credential_id: a credential is needed for provider openai",
+                errors=[
+                    {
+                        "path": "body.targets[0].credential_id",
+                        "message": "a credential is needed for provider openai",
+                        "type": "invalid",
+                    }
+                ],
+            ),
+            "budget-exceeded": problem_example(
+                422,
+                "budget-exceeded",
+                "Estimate exceeds the budget",
+                "The estimate of 7.20 USD is above the budget of 5.00 USD.",
+                errors=[{"path": "body.budget_usd", "message": "estimate above budget", "type": "budget_exceeded"}],
+                estimate=_EXAMPLE_ESTIMATE,
+            ),
+        },
+    ),
+}
+
+
 async def _run(access: ProjectAccess, services: Services, run: str) -> RunRecord:
     record = await asyncio.to_thread(services.runs.find, access.tenant_id, access.project_id, run)
     if record is None:
@@ -202,8 +274,11 @@ async def _run(access: ProjectAccess, services: Services, run: str) -> RunRecord
     description="Checks the suite version, targets and credentials, estimates the cost and refuses the run "
     "(422, `budget-exceeded`) when the estimate is above `budget_usd`. Otherwise the run is queued: poll "
     "`GET .../runs/{run}` for progress.",
+    responses=_START_RESPONSES,
 )
-async def start_run(body: RunCreate, access: WriteAccess, services: ServicesDep) -> RunCreated:
+async def start_run(
+    body: Annotated[RunCreate, Body(openapi_examples=_START_EXAMPLES)], access: WriteAccess, services: ServicesDep
+) -> RunCreated:
     """Queue the run and answer with its id and estimate."""
     launcher = Launcher(services.suites, services.credentials, services.runs, services.clock)
     try:
@@ -304,7 +379,21 @@ async def get_summary(run: RunId, access: ReadAccess, services: ServicesDep) -> 
     )
 
 
-@router.get("/{run}/compare", response_model=Comparison, summary="Compare two targets (viewer)")
+@router.get(
+    "/{run}/compare",
+    response_model=Comparison,
+    summary="Compare two targets (viewer)",
+    responses={
+        409: problem_doc(
+            "The two targets have no case in common to compare (yet)",
+            {
+                "not-comparable": problem_example(
+                    409, "not-comparable", "Nothing to compare", "t00 and t01 have no answered case in common."
+                )
+            },
+        )
+    },
+)
 async def compare(
     run: RunId,
     access: ReadAccess,
@@ -332,7 +421,9 @@ async def compare(
         raise ApiProblem(409, "not-comparable", "Nothing to compare", str(error)) from None
 
 
-@router.post("/{run}/cancel", status_code=202, response_model=Run, summary="Cancel a run (member)")
+@router.post(
+    "/{run}/cancel", status_code=202, response_model=Run, summary="Cancel a run (member)", responses=CONFLICT_RESPONSE
+)
 async def cancel(run: RunId, access: WriteAccess, services: ServicesDep) -> Run:
     """New provider calls stop within seconds; finished results are kept."""
     record = await _run(access, services, run)
@@ -340,7 +431,23 @@ async def cancel(run: RunId, access: WriteAccess, services: ServicesDep) -> Run:
     return Run.of(updated)
 
 
-@router.post("/{run}/retry-errors", status_code=202, response_model=Run, summary="Re-run failed items (member)")
+@router.post(
+    "/{run}/retry-errors",
+    status_code=202,
+    response_model=Run,
+    summary="Re-run failed items (member)",
+    responses={
+        200: {"model": Run, "description": "Nothing failed: the run as it is, nothing queued"},
+        409: problem_doc(
+            "The run has not ended yet, or it changed meanwhile",
+            {
+                "conflict": problem_example(
+                    409, "conflict", "Conflict", "The run is still going; retry errors once it has ended."
+                )
+            },
+        ),
+    },
+)
 async def retry_errors(run: RunId, access: WriteAccess, services: ServicesDep, response: Response) -> Run:
     """Only the items stored as errors run again; each keeps its old error until it is replaced."""
     record = await _run(access, services, run)

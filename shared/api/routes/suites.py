@@ -14,7 +14,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.api.auth import ProjectAccess, project_access
 from shared.api.dependencies import ServicesDep
 from shared.api.paging import Cursor, Limit, PageOut
-from shared.api.problems import ApiProblem, FieldError, not_found
+from shared.api.problems import (
+    CONFLICT_RESPONSE,
+    ApiProblem,
+    FieldError,
+    not_found,
+    problem_doc,
+    problem_example,
+)
 from shared.storage import NotFound
 from shared.suites.canonical import encode_content
 from shared.suites.errors import SuiteError
@@ -39,6 +46,22 @@ _IMPORTERS: dict[str, Callable[[bytes], SuiteContent]] = {
     "application/x-yaml": import_promptfoo_yaml,
     "text/yaml": import_promptfoo_yaml,
 }
+
+
+# Request examples of `POST .../versions`, one per accepted content type (documentation only).
+_JSON_EXAMPLE: dict[str, Any] = {
+    "description": "Arithmetic",
+    "cases": [
+        {"id": "a", "messages": [{"role": "user", "content": "2+2?"}], "expected": "4"},
+        {"id": "b", "messages": [{"role": "user", "content": "3*3?"}], "expected": "9"},
+    ],
+}
+_JSONL_EXAMPLE = '{"id": "a", "prompt": "2+2?", "expected": "4"}\n{"id": "b", "prompt": "3*3?", "expected": "9"}\n'
+_CSV_EXAMPLE = "id,prompt,expected\na,2+2?,4\nb,3*3?,9\n"
+_YAML_EXAMPLE = (
+    "prompts:\n  - '{{question}}'\ntests:\n  - vars: {question: '2+2?'}\n    assert:\n"
+    "      - {type: equals, value: '4'}\n"
+)
 
 
 class SuiteCreate(BaseModel):
@@ -184,14 +207,51 @@ async def get_suite(suite: SuiteId, access: ReadAccess, services: ServicesDep) -
     description="The body is the suite content as JSON, or a file to import: JSON Lines "
     "(`application/x-ndjson`), CSV (`text/csv`) or promptfoo YAML (`application/yaml`). The same "
     "content always gives the same version (answered with 200 and `created: false`).",
+    responses={
+        200: {"model": Version, "description": "This content already existed: its version, with `created: false`"},
+        415: problem_doc(
+            "The content type is none of JSON, JSON Lines, CSV or YAML",
+            {
+                "unsupported-media-type": problem_example(
+                    415,
+                    "unsupported-media-type",
+                    "Unsupported media type",
+                    "Send JSON, JSON Lines (application/x-ndjson), CSV (text/csv) or promptfoo YAML "
+                    "(application/yaml).",
+                )
+            },
+        ),
+        422: problem_doc(
+            "The content is not a valid suite: `errors` lists every problem with its path",
+            {
+                "suite-invalid": problem_example(
+                    422,
+                    "suite-invalid",
+                    "Invalid suite",
+                    "cases[1].id: duplicate case id 'a' (first at cases[0])",
+                    errors=[
+                        {
+                            "path": "body.cases[1].id",
+                            "message": "duplicate case id 'a' (first at cases[0])",
+                            "type": "suite_invalid",
+                        }
+                    ],
+                )
+            },
+        ),
+        **CONFLICT_RESPONSE,
+    },
     openapi_extra={
         "requestBody": {
             "required": True,
             "content": {
-                "application/json": {"schema": {"$ref": "#/components/schemas/SuiteContent"}},
-                "application/x-ndjson": {"schema": {"type": "string"}},
-                "text/csv": {"schema": {"type": "string"}},
-                "application/yaml": {"schema": {"type": "string"}},
+                "application/json": {
+                    "schema": {"$ref": "#/components/schemas/SuiteContent"},
+                    "example": _JSON_EXAMPLE,
+                },
+                "application/x-ndjson": {"schema": {"type": "string"}, "example": _JSONL_EXAMPLE},
+                "text/csv": {"schema": {"type": "string"}, "example": _CSV_EXAMPLE},
+                "application/yaml": {"schema": {"type": "string"}, "example": _YAML_EXAMPLE},
             },
         }
     },
