@@ -19,9 +19,7 @@ import httpx
 
 # The table helpers live with the CLI, which prints the same tables; the demo reuses them and
 # re-exports them (`x as x`) for the callers that imported them from here.
-from shared.cli.output import leaderboard as leaderboard
-from shared.cli.output import progress_bar as progress_bar
-from shared.cli.output import ranking as ranking
+from shared.cli.output import ProgressPrinter, leaderboard, ranking
 
 SUITE_NAME = "Demo: quick checks"
 SANDBOX_TARGETS = [
@@ -126,14 +124,12 @@ async def _real_targets(api: httpx.AsyncClient, project: str, out: TextIO) -> li
 
 
 async def _watch(api: httpx.AsyncClient, path: str, out: TextIO, poll_s: float) -> dict[str, Any]:
+    printer = ProgressPrinter(out)
     while True:
         run: dict[str, Any] = await _call(api, "GET", path)
         progress = run["progress"]
-        print(
-            "\r" + progress_bar(progress["items_done"], progress["items_total"], progress["errors"]), end="", file=out
-        )
-        out.flush()
+        printer.update(progress["items_done"], progress["items_total"], progress["errors"])
         if run["status"] not in ("queued", "running"):
-            print(file=out)
+            printer.finish()
             return run
         await asyncio.sleep(poll_s)

@@ -7,7 +7,8 @@ import io
 
 import pytest
 
-from shared.demo.runner import SANDBOX_TARGETS, demo_suite, leaderboard, progress_bar, run_demo
+from shared.cli.output import leaderboard, progress_bar
+from shared.demo.runner import SANDBOX_TARGETS, demo_suite, run_demo
 from shared.suites.models import parse_content
 from tests.support.stack import Stack, get_run
 
