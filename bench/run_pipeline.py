@@ -138,6 +138,7 @@ def _measure(
         body = {"suite_id": suite["id"], "version": version["version"], "targets": targets,
                 "concurrency": args.concurrency}  # fmt: skip
         cpu_before = _cpu_seconds(host.pid)
+        loop_before = _cpu_seconds(host.pid, thread=host.pid)
         others_before = _cpu_seconds(os.getpid()) + _azurite_cpu()
         submitted = time.perf_counter()
         run = client.post(f"{base}/runs", json=body)
@@ -151,6 +152,7 @@ def _measure(
         finished = time.perf_counter()
         wall = finished - submitted
         cpu = _cpu_seconds(host.pid) - cpu_before
+        loop_cpu = _cpu_seconds(host.pid, thread=host.pid) - loop_before
         others = _cpu_seconds(os.getpid()) + _azurite_cpu() - others_before
     host.send_signal(signal.SIGTERM)
     _, _, usage = os.wait4(host.pid, 0)
@@ -166,6 +168,7 @@ def _measure(
     print(
         f"worker CPU per item                 : {cpu / items * 1000:8.2f} ms (goal < 4; host process, during the run)"
     )
+    print(f"  of which the event-loop thread    : {loop_cpu / items * 1000:8.2f} ms (the rest: other threads)")
     print(f"CPU of Azurite + stand-in + client  : {others:8.2f} s  (machine: {os.cpu_count()} cores)")
     print(f"worker peak memory (RSS)            : {usage.ru_maxrss / 1024:8.1f} MB (goal < 300 at 10,000 cases)")
     print(f"provider calls / max in flight      : {standin.total} / {standin.max_in_flight}")
@@ -189,9 +192,10 @@ def _azurite_cpu() -> float:
     return total
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a running process (Linux /proc), so start-up is not counted."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+def _cpu_seconds(pid: int, thread: int | None = None) -> float:
+    """User + system CPU time of a running process, or of one of its threads (Linux /proc)."""
+    stat = Path(f"/proc/{pid}/task/{thread}/stat") if thread is not None else Path(f"/proc/{pid}/stat")
+    fields = stat.read_text().rsplit(")", 1)[1].split()
     ticks = os.sysconf("SC_CLK_TCK")
     return (int(fields[11]) + int(fields[12])) / ticks
 

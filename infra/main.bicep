@@ -79,16 +79,19 @@ var deploymentStorageContainerName = 'app-package-${take(apiName, 32)}-${take(to
 // fails when this list and the catalog differ, so a new name is added in both places.
 var tokenrouteStorage = {
   tables: [
+    'activation'
     'apikeyindex'
     'apikeys'
     'audit'
     'credentials'
+    'currentroutes'
     'deletions'
     'health'
     'memberships'
     'priceoverrides'
     'projects'
     'results'
+    'routedecisions'
     'runs'
     'runshards'
     'suites'
@@ -99,12 +102,15 @@ var tokenrouteStorage = {
   queues: [
     'credential-validations'
     'credential-validations-poison'
+    'deletions'
+    'deletions-poison'
     'health'
     'health-poison'
     'run-shards'
     'run-shards-poison'
   ]
   containers: [
+    'decisions'
     'health'
     'outputs'
     'suites'

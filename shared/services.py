@@ -20,6 +20,7 @@ from shared.credentials.store import CredentialStore
 from shared.pricing.overrides import PriceOverrideStore, project_price_table
 from shared.pricing.table import PriceTable
 from shared.providers.client import new_http_client
+from shared.routing.store import DecisionStore
 from shared.runs.results import ResultStore
 from shared.runs.store import RunStore
 from shared.runs.targets import CallPolicy
@@ -131,6 +132,11 @@ class Services:
         """Per-project price overrides (see `shared.pricing.overrides.project_price_table`)."""
         return PriceOverrideStore(self.storage, self.clock)
 
+    @cached_property
+    def route_decisions(self) -> DecisionStore:
+        """Route decisions (immutable, content-addressed) and the current route per task."""
+        return DecisionStore(self.storage, self.clock)
+
     def prices(self, tenant_id: str, project_id: str) -> PriceTable:
         """The prices a project's costs use: the shipped table with the project's overrides."""
         return project_price_table(self.price_overrides, tenant_id, project_id)
@@ -167,5 +173,6 @@ class Services:
             self.runs,
             self.results,
             self.price_overrides,
+            self.route_decisions,
         ):
             store.ensure()

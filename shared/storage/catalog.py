@@ -36,6 +36,11 @@ OUTPUTS_CONTAINER: Final = "outputs"
 RUN_SHARDS_QUEUE: Final = "run-shards"
 CREDENTIAL_VALIDATIONS_QUEUE: Final = "credential-validations"
 PRICE_OVERRIDES_TABLE: Final = "priceoverrides"
+ROUTE_DECISIONS_TABLE: Final = "routedecisions"
+CURRENT_ROUTES_TABLE: Final = "currentroutes"
+DECISIONS_CONTAINER: Final = "decisions"
+ACTIVATION_TABLE: Final = "activation"
+DELETIONS_QUEUE: Final = "deletions"
 
 TABLES: Final[Mapping[str, str]] = MappingProxyType(
     {
@@ -55,6 +60,9 @@ TABLES: Final[Mapping[str, str]] = MappingProxyType(
         RESULTS_TABLE: "one row per run, target, case and trial: output, scores, usage, cost, latency",
         AUDIT_TABLE: "append-only audit trail per tenant and project, newest first",
         PRICE_OVERRIDES_TABLE: "one row per project: the model prices that replace or add to the shipped table",
+        ROUTE_DECISIONS_TABLE: "one row per route decision: task, chosen target, content hash, superseded_by",
+        CURRENT_ROUTES_TABLE: "one row per project and task: the current route gateways read with one point read",
+        ACTIVATION_TABLE: "the first time each tenant reached each activation step (no prompts, no keys)",
     }
 )
 
@@ -63,6 +71,7 @@ CONTAINERS: Final[Mapping[str, str]] = MappingProxyType(
         HEALTH_CONTAINER: "round trips of the health probe (written and deleted at once)",
         SUITES_CONTAINER: "suite versions as canonical JSON, <tenant>/<project>/<suite>/<sha256>.json (immutable)",
         OUTPUTS_CONTAINER: "model outputs too large for a table row, one blob per result",
+        DECISIONS_CONTAINER: "route decisions as canonical JSON, <tenant>/<project>/<task>/<sha256>.json (immutable)",
     }
 )
 
@@ -71,6 +80,7 @@ QUEUES: Final[Mapping[str, str]] = MappingProxyType(
         HEALTH_QUEUE: "round trips of the health probe (no trigger reads it)",
         RUN_SHARDS_QUEUE: "one message per run shard: run it (ids only)",
         CREDENTIAL_VALIDATIONS_QUEUE: "one message per requested credential validation (ids only, never the key)",
+        DELETIONS_QUEUE: "one message per tombstone: run its cascade deletion (ids only)",
     }
 )
 

@@ -14,7 +14,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
+from shared.services import Services
 from tests.conftest import TokenFactory
+from tests.routing.seed import SeedTarget, seed_run
 from tests.support.api import bearer, create_key, create_project
 
 # (method, path template, body). Placeholders are filled with the *other* tenant's ids.
@@ -53,6 +55,10 @@ PROJECT_ROUTES: list[tuple[str, str, dict[str, Any] | str | None]] = [
     ("POST", "/api/v1/projects/{project}/credentials/{credential}/validate", None),
     ("GET", "/api/v1/projects/{project}/pricing", None),
     ("PUT", "/api/v1/projects/{project}/pricing", {"models": []}),
+    ("GET", "/api/v1/projects/{project}/route-decisions", None),
+    ("POST", "/api/v1/projects/{project}/route-decisions", "DECISION"),
+    ("GET", "/api/v1/projects/{project}/route-decisions/{decision}", None),
+    ("GET", "/api/v1/projects/{project}/routes/{task}", None),
 ]
 # Routes without a tenant's resource in the path; their isolation is checked by what they list.
 UNSCOPED_ROUTES = {
@@ -73,8 +79,10 @@ def test_every_route_is_in_the_table(api: FastAPI) -> None:
 
 
 @pytest.fixture
-async def victim(client: httpx.AsyncClient, session_token: TokenFactory, unique_user: str) -> dict[str, Any]:
-    """Tenant B: a project, a key, and an audit trail."""
+async def victim(
+    client: httpx.AsyncClient, services: Services, session_token: TokenFactory, unique_user: str
+) -> dict[str, Any]:
+    """Tenant B: a project, a key, an audit trail, and a route decision."""
     headers = bearer(session_token(unique_user))
     project = await create_project(client, headers, "victim")
     key = await create_key(client, headers, project["id"], ["admin"])
@@ -92,6 +100,10 @@ async def victim(client: httpx.AsyncClient, session_token: TokenFactory, unique_
     assert run.status_code == 202, run.text
     credential_body = {"provider": "openai", "name": "victim", "key": "sk-victim-0123456789"}
     credential = (await client.post(f"{base}/credentials", json=credential_body, headers=headers)).json()
+    evidence = seed_run(services, tenant, project["id"], [SeedTarget("sandbox", "sandbox/fast-accurate", passes=90)])
+    decision_body = {"task": "victim-task", "evidence": {"runs": [evidence.row_key]}}
+    decision = await client.post(f"{base}/route-decisions", json=decision_body, headers=headers)
+    assert decision.status_code == 201, decision.text
     return {
         "headers": headers,
         "tenant": tenant,
@@ -103,6 +115,9 @@ async def victim(client: httpx.AsyncClient, session_token: TokenFactory, unique_
         "run": run.json()["id"],
         "run_body": run_body,
         "credential": credential["id"],
+        "decision": decision.json()["id"],
+        "decision_body": decision_body,
+        "task": "victim-task",
     }
 
 
@@ -131,9 +146,13 @@ async def test_other_tenants_resources_answer_404(
         version=victim["version"],
         run=victim["run"],
         credential=victim["credential"],
+        decision=victim["decision"],
+        task=victim["task"],
     )
     if body == "RUN":
         body = victim["run_body"]
+    if body == "DECISION":
+        body = victim["decision_body"]
     for who, headers in attackers.items():
         response = await client.request(method, path, json=body, headers=headers)
         assert response.status_code == 404, f"{who}: {method} {path} -> {response.status_code}"
@@ -149,10 +168,13 @@ async def test_other_tenants_resources_answer_404(
     base = f"/api/v1/projects/{victim['project']}"
     run = (await client.get(f"{base}/runs/{victim['run']}", headers=victim["headers"])).json()
     assert run["cancel_requested_at"] is None
-    assert len((await client.get(f"{base}/runs", headers=victim["headers"])).json()["items"]) == 1
+    # The queued run and the finished run the route decision rests on.
+    assert len((await client.get(f"{base}/runs", headers=victim["headers"])).json()["items"]) == 2
     assert len((await client.get(f"{base}/suites", headers=victim["headers"])).json()["items"]) == 1
     credential = (await client.get(f"{base}/credentials/{victim['credential']}", headers=victim["headers"])).json()
     assert (credential["fingerprint"], credential["validation_requested_at"]) == ("…6789", None)
+    route = (await client.get(f"{base}/routes/{victim['task']}", headers=victim["headers"])).json()
+    assert route["decision_id"] == victim["decision"]
 
 
 async def test_lists_never_show_other_tenants(
