@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from shared.routing.candidates import Observation
 from shared.routing.decide import Pool
-from shared.routing.models import CandidateSelector, Evidence, EvidenceRun
+from shared.routing.models import MAX_EVIDENCE_RUNS, CandidateSelector, Evidence, EvidenceRequest, EvidenceRun
 from shared.runs.models import ItemStatus, ResultRecord, RunRecord, RunStatus
 from shared.runs.results import ResultStore
 from shared.runs.sharding import target_id
@@ -99,6 +99,33 @@ def provenance(
         sample_sizes={p.target: len(p.observations) for p in pools},
         model_versions={p.target: sorted({o.model_version for o in p.observations if o.model_version}) for p in pools},
     )
+
+
+def select_runs(runs: RunStore, tenant_id: str, project_id: str, request: EvidenceRequest) -> list[str]:
+    """The run ids the evidence names: the listed ones, or the usable runs created in the window
+    (newest first, at most MAX_EVIDENCE_RUNS); EvidenceError when a window holds none."""
+    if request.runs is not None:
+        return request.runs
+    assert request.window is not None  # the model guarantees one of the two
+    window = request.window
+    found: list[RunRecord] = []
+    cursor: str | None = None
+    while True:
+        page = runs.list_runs(tenant_id, project_id, limit=1000, cursor=cursor)
+        found.extend(
+            run
+            for run in page.items
+            if run.status in USABLE_STATUSES
+            and window.start <= run.created_at < window.end
+            and (request.suite_id is None or run.suite_id == request.suite_id)
+        )
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    if not found:
+        raise EvidenceError("body.evidence.window", "no completed or partial run was created in this window")
+    found.sort(key=lambda run: run.created_at, reverse=True)
+    return [run.row_key for run in found[:MAX_EVIDENCE_RUNS]]
 
 
 def load_runs(

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.stats.compare import Comparison
 from shared.stats.summary import Interval
@@ -52,14 +52,44 @@ class CandidateSelector(BaseModel):
         return f"{self.provider}:{self.model}"
 
 
-class EvidenceRequest(BaseModel):
-    """The runs whose results are the evidence (completed or partial runs of this project)."""
+class TimeWindow(BaseModel):
+    """Runs created in [start, end) are the evidence."""
 
     model_config = ConfigDict(extra="forbid")
 
-    runs: list[str] = Field(
-        min_length=1, max_length=MAX_EVIDENCE_RUNS, description="Run ids (`run_...`), each at most once."
+    start: datetime
+    end: datetime
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("give both times with a time zone (e.g. 2026-11-01T00:00:00Z)")
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class EvidenceRequest(BaseModel):
+    """The evidence: listed runs, or every completed or partial run created in a time window
+    (optionally of one suite). Either way only runs of this project count."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    runs: list[str] | None = Field(
+        default=None, min_length=1, max_length=MAX_EVIDENCE_RUNS, description="Run ids (`run_...`), each at most once."
     )
+    window: TimeWindow | None = Field(default=None, description="Instead of `runs`: the runs created in this window.")
+    suite_id: str | None = Field(
+        default=None, pattern=r"^ste_[a-z2-7]{20}$", description="With `window`: only runs of this suite."
+    )
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Self:
+        if (self.runs is None) == (self.window is None):
+            raise ValueError("give either `runs` or `window`")
+        if self.suite_id is not None and self.window is None:
+            raise ValueError("`suite_id` narrows a `window`; with `runs`, list the runs")
+        return self
 
 
 class Constraints(BaseModel):

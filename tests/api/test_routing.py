@@ -162,3 +162,36 @@ async def test_too_little_evidence_says_how_many_cases_are_missing(
     assert decision["cases_needed"]["cases_missing"] > 0
     route = (await client.get(f"{owner['base']}/routes/triage", headers=owner["headers"])).json()
     assert (route["status"], route["chosen"]) == ("insufficient_evidence", None)
+
+
+async def test_a_time_window_selects_the_runs_created_in_it(
+    client: httpx.AsyncClient, services: Services, owner: dict[str, Any], clock: MovableClock
+) -> None:
+    old = seed_run(services, owner["tenant"], owner["project"], [BIG, SMALL])
+    clock.advance(timedelta(days=2))
+    recent = seed_run(services, owner["tenant"], owner["project"], [BIG, SMALL])
+    also_recent = seed_run(services, owner["tenant"], owner["project"], [BIG, SMALL])
+    start = (recent.created_at - timedelta(hours=1)).isoformat()
+    end = (also_recent.created_at + timedelta(hours=1)).isoformat()
+    in_window: dict[str, Any] = {"window": {"start": start, "end": end}}
+    window: dict[str, Any] = {"task": "triage", "objective": "minimize_cost", "evidence": in_window}
+    answer = await client.post(f"{owner['base']}/route-decisions", json=window, headers=owner["headers"])
+    assert answer.status_code == 201, answer.text
+    used = {r["run_id"] for r in answer.json()["decision"]["evidence"]["runs"]}
+    assert used == {recent.row_key, also_recent.row_key}
+    assert old.row_key not in used
+
+    # Narrowed to one suite.
+    one_suite = {**window, "evidence": {**in_window, "suite_id": recent.suite_id}}
+    answer = await client.post(f"{owner['base']}/route-decisions", json=one_suite, headers=owner["headers"])
+    assert {r["run_id"] for r in answer.json()["decision"]["evidence"]["runs"]} == {recent.row_key}
+
+    # An empty window, and both forms at once, are refused with the field path.
+    empty = {**window, "evidence": {"window": {"start": "2001-01-01T00:00:00Z", "end": "2001-01-02T00:00:00Z"}}}
+    refused = await client.post(f"{owner['base']}/route-decisions", json=empty, headers=owner["headers"])
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["path"] == "body.evidence.window"
+    both = {**window, "evidence": {**in_window, "runs": [recent.row_key]}}
+    refused = await client.post(f"{owner['base']}/route-decisions", json=both, headers=owner["headers"])
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["path"].startswith("body.evidence")

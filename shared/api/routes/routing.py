@@ -15,7 +15,7 @@ from shared.api.paging import Cursor, Limit, PageOut
 from shared.api.problems import ApiProblem, FieldError, not_found, problem_doc, problem_example
 from shared.ids import new_id
 from shared.routing.decide import decide
-from shared.routing.evidence import EvidenceError, build_pools, load_runs, provenance
+from shared.routing.evidence import EvidenceError, build_pools, load_runs, provenance, select_runs
 from shared.routing.models import (
     DECISION_ID_PATTERN,
     TASK_PATTERN,
@@ -192,7 +192,8 @@ _TAMPERED = problem_doc(
 
 
 def _decide(services: Services, access: ProjectAccess, body: DecisionRequest) -> StoredDecision:
-    runs, rows = load_runs(services.runs, services.results, access.tenant_id, access.project_id, body.evidence.runs)
+    run_ids = select_runs(services.runs, access.tenant_id, access.project_id, body.evidence)
+    runs, rows = load_runs(services.runs, services.results, access.tenant_id, access.project_id, run_ids)
     pools = build_pools(runs, rows, body.candidates)
     decision = decide(
         body,
