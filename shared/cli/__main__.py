@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from shared.cli.commands import login, runs, suites
+from shared.cli.commands import login, routes, runs, suites
 from shared.cli.errors import EXIT_LOCAL, CliError
 
 
@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     login.register(subparsers, common)
     suites.register(subparsers, common)
     runs.register(subparsers, common)
+    routes.register(subparsers, common)
     return parser
 
 

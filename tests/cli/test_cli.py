@@ -294,3 +294,41 @@ def test_the_installed_module_runs_as_a_subprocess(stack: Stack, tmp_path: Path)
     assert "sandbox:sandbox/cheap-sloppy" in started.stdout.split("Leaderboard")[1]
     assert "(difference " in started.stdout.split("Leaderboard")[1]  # the comparison statement
     assert stack.seeded.api_key not in started.stdout + started.stderr
+
+
+def test_routes_decide_and_show(stack: Stack, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    suite_file = tmp_path / "questions.json"
+    suite_file.write_text(json.dumps(questions(20)))
+    code, out, err = cli(capsys, "suites", "push", str(suite_file), *connection(stack))
+    assert code == 0, err
+    suite, version = suite_id_of(out), version_of(out)
+    targets = [
+        {"provider": "sandbox", "model": "sandbox/fast-accurate", "sandbox": FAST},
+        {"provider": "sandbox", "model": "sandbox/cheap-sloppy", "sandbox": FAST},
+    ]
+    code, out, err = cli(
+        capsys,
+        "runs", "start", "--suite", suite, "--version", version,
+        "--target-json", json.dumps(targets[0]), "--target-json", json.dumps(targets[1]),
+        "--watch", "--poll", "0.2", *connection(stack),
+    )  # fmt: skip
+    assert code == 0, err
+    run_id = out.split("Run ")[1].split()[0]
+
+    code, out, err = cli(
+        capsys, "routes", "decide", "triage", "--run", run_id, "--objective", "minimize_cost", *connection(stack)
+    )
+    assert code == 0, err
+    decision_id = out.split("Decision ")[1].split()[0]
+    stored = stack.client.get(stack.url(f"/route-decisions/{decision_id}")).json()["decision"]
+    assert f"chosen:    {stored['chosen'] or '(none)'}" in out
+    assert stored["confidence_statement"] in out
+
+    code, out, err = cli(capsys, "routes", "show", "triage", *connection(stack))
+    assert code == 0, err
+    assert f"decision {decision_id}" in out
+    assert ": current" in out
+
+    code, _, err = cli(capsys, "routes", "show", "no-such-task", *connection(stack))
+    assert code == 2
+    assert "Not found" in err
