@@ -7,6 +7,7 @@ large for a row goes to a blob, and the row keeps its name. Keys: PartitionKey
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator
 from typing import LiteralString
 
@@ -59,7 +60,9 @@ class ResultStore:
         if len(output) <= MAX_INLINE_OUTPUT_CHARS:
             return row.model_copy(update={"output": output, "output_chars": len(output)})
         *scope, run_id, shard_id = row.partition_key.split("~")
-        name = blob_path(*scope, run_id, shard_id, f"{row.case_id}~{row.trial:03d}.txt")
+        # Case ids may hold characters blob names refuse (`:`); the row keeps the name, so a digest will do.
+        digest = hashlib.sha256(row.row_key.encode()).hexdigest()[:32]
+        name = blob_path(*scope, run_id, shard_id, f"{digest}.txt")
         self.outputs.put(name, output.encode("utf-8"), content_type="text/plain; charset=utf-8", overwrite=True)
         return row.model_copy(update={"output": None, "output_blob": name, "output_chars": len(output)})
 
