@@ -9,6 +9,8 @@ import azure.functions as func
 from shared.api.app import create_api
 from shared.config import load_settings
 from shared.jobs.credentials import credential_blueprint
+from shared.jobs.exports import export_blueprint
+from shared.jobs.lifecycle import lifecycle_blueprint
 from shared.jobs.runs import run_blueprint
 from shared.observability.logs import configure_logging
 from shared.services import Services
@@ -22,3 +24,5 @@ services = Services(settings)
 app = func.AsgiFunctionApp(app=create_api(settings, services), http_auth_level=func.AuthLevel.ANONYMOUS)
 app.register_functions(run_blueprint(services))
 app.register_functions(credential_blueprint(services))
+app.register_functions(lifecycle_blueprint(services))
+app.register_functions(export_blueprint(services))

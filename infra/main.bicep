@@ -86,6 +86,7 @@ var tokenrouteStorage = {
     'credentials'
     'currentroutes'
     'deletions'
+    'exports'
     'health'
     'memberships'
     'priceoverrides'
@@ -104,6 +105,8 @@ var tokenrouteStorage = {
     'credential-validations-poison'
     'deletions'
     'deletions-poison'
+    'exports'
+    'exports-poison'
     'health'
     'health-poison'
     'run-shards'
@@ -113,6 +116,7 @@ var tokenrouteStorage = {
     'decisions'
     'health'
     'outputs'
+    'packs'
     'suites'
   ]
 }

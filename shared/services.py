@@ -17,6 +17,10 @@ from shared.auth.clerk_tokens import SessionTokenVerifier
 from shared.clock import Clock, SystemClock
 from shared.config import Settings
 from shared.credentials.store import CredentialStore
+from shared.exports.store import ExportStore
+from shared.lifecycle.activation import ActivationLog
+from shared.lifecycle.cascade import Purger
+from shared.lifecycle.retention import RetentionSweeper
 from shared.pricing.overrides import PriceOverrideStore, project_price_table
 from shared.pricing.table import PriceTable
 from shared.providers.client import new_http_client
@@ -26,7 +30,9 @@ from shared.runs.store import RunStore
 from shared.runs.targets import CallPolicy
 from shared.runs.worker import ShardWorker
 from shared.secrets import SecretBackend, SecretNotFound, SecretRef, secret_backend_from_settings
+from shared.storage import QueueSender
 from shared.storage.account import StorageAccount
+from shared.storage.catalog import DELETIONS_QUEUE
 from shared.suites.store import SuiteStore
 from shared.tenancy.api_key_store import ApiKeyStore
 from shared.tenancy.audit import AuditLog
@@ -137,6 +143,31 @@ class Services:
         """Route decisions (immutable, content-addressed) and the current route per task."""
         return DecisionStore(self.storage, self.clock)
 
+    @cached_property
+    def exports(self) -> ExportStore:
+        """Exports (benchmark packs): rows, zip blobs and the build queue."""
+        return ExportStore(self.storage, self.clock)
+
+    @cached_property
+    def activation(self) -> ActivationLog:
+        """First-time activation events per tenant."""
+        return ActivationLog(self.storage, self.clock)
+
+    @cached_property
+    def deletion_queue(self) -> QueueSender:
+        """Cascade deletion messages (ids only), consumed by `shared.jobs.lifecycle`."""
+        return QueueSender(self.storage, DELETIONS_QUEUE)
+
+    @cached_property
+    def purger(self) -> Purger:
+        """Cascade deletion of projects, runs and suites (the audit trail keeps the receipt)."""
+        return Purger(self.storage, self.secrets, self.audit, self.clock)
+
+    @cached_property
+    def retention(self) -> RetentionSweeper:
+        """The daily retention sweep."""
+        return RetentionSweeper(self.storage, self.audit, self.clock)
+
     def prices(self, tenant_id: str, project_id: str) -> PriceTable:
         """The prices a project's costs use: the shipped table with the project's overrides."""
         return project_price_table(self.price_overrides, tenant_id, project_id)
@@ -174,5 +205,8 @@ class Services:
             self.results,
             self.price_overrides,
             self.route_decisions,
+            self.exports,
+            self.activation,
+            self.deletion_queue,
         ):
             store.ensure()

@@ -15,7 +15,21 @@ from shared import __version__
 from shared.api import docs
 from shared.api.middleware import RequestContextMiddleware
 from shared.api.problems import PROBLEM_MEDIA_TYPE, PROBLEM_RESPONSES, TOO_LARGE_RESPONSE, install_problem_handlers
-from shared.api.routes import api_keys, audit, credentials, health, me, pricing, projects, routing, runs, suites
+from shared.api.routes import (
+    api_keys,
+    audit,
+    credentials,
+    events,
+    exports,
+    health,
+    lifecycle,
+    me,
+    pricing,
+    projects,
+    routing,
+    runs,
+    suites,
+)
 from shared.config import Settings
 from shared.services import Services
 from shared.suites.models import SuiteContent
@@ -136,9 +150,9 @@ def create_api(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(health.router, prefix=API_PREFIX)
     for router in (me.router, projects.router, api_keys.router, audit.router, suites.router, runs.router):
         app.include_router(router, prefix=V1_PREFIX)
-    for router in (credentials.router, pricing.router):
+    for router in (credentials.router, pricing.router, events.router, lifecycle.router):
         app.include_router(router, prefix=V1_PREFIX)
-    for router in (routing.decisions_router, routing.routes_router):
+    for router in (routing.decisions_router, routing.routes_router, exports.router):
         app.include_router(router, prefix=V1_PREFIX)
     # The docs page and its vendored assets: not API operations, so outside the OpenAPI document.
     app.include_router(docs.router, prefix=API_PREFIX)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import azure.functions as func
 from pydantic import ValidationError
 
-from shared.runs.models import ShardMessage
+from shared.lifecycle.activation import ActivationEvent
+from shared.runs.models import RunStatus, ShardMessage
 from shared.services import Services
 from shared.storage.catalog import RUN_SHARDS_QUEUE
 from shared.storage.names import poison_name
@@ -24,6 +26,13 @@ def _message(msg: func.QueueMessage) -> ShardMessage | None:
         return None
 
 
+def _note_if_completed(services: Services, message: ShardMessage) -> None:
+    """The tenant's first completed run is an activation step (one point read per shard message)."""
+    record = services.runs.find(message.tenant_id, message.project_id, message.run_id)
+    if record is not None and record.status == RunStatus.COMPLETED:
+        services.activation.note(message.tenant_id, ActivationEvent.RUN_COMPLETED)
+
+
 def run_blueprint(services: Services) -> func.Blueprint:
     """The run queue functions, bound to the process's services."""
     blueprint = func.Blueprint()  # type: ignore[no-untyped-call]
@@ -34,6 +43,7 @@ def run_blueprint(services: Services) -> func.Blueprint:
         message = _message(msg)
         if message is not None:
             await services.shard_worker.handle(message)
+            await asyncio.to_thread(_note_if_completed, services, message)
 
     @blueprint.function_name("run_shard_poison")
     @blueprint.queue_trigger(arg_name="msg", queue_name=poison_name(RUN_SHARDS_QUEUE), connection="AzureWebJobsStorage")

@@ -41,6 +41,9 @@ CURRENT_ROUTES_TABLE: Final = "currentroutes"
 DECISIONS_CONTAINER: Final = "decisions"
 ACTIVATION_TABLE: Final = "activation"
 DELETIONS_QUEUE: Final = "deletions"
+EXPORTS_TABLE: Final = "exports"
+PACKS_CONTAINER: Final = "packs"
+EXPORTS_QUEUE: Final = "exports"
 
 TABLES: Final[Mapping[str, str]] = MappingProxyType(
     {
@@ -63,6 +66,7 @@ TABLES: Final[Mapping[str, str]] = MappingProxyType(
         ROUTE_DECISIONS_TABLE: "one row per route decision: task, chosen target, content hash, superseded_by",
         CURRENT_ROUTES_TABLE: "one row per project and task: the current route gateways read with one point read",
         ACTIVATION_TABLE: "the first time each tenant reached each activation step (no prompts, no keys)",
+        EXPORTS_TABLE: "one row per export (benchmark pack): kind, subject, status, blob name, size and SHA-256",
     }
 )
 
@@ -72,6 +76,7 @@ CONTAINERS: Final[Mapping[str, str]] = MappingProxyType(
         SUITES_CONTAINER: "suite versions as canonical JSON, <tenant>/<project>/<suite>/<sha256>.json (immutable)",
         OUTPUTS_CONTAINER: "model outputs too large for a table row, one blob per result",
         DECISIONS_CONTAINER: "route decisions as canonical JSON, <tenant>/<project>/<task>/<sha256>.json (immutable)",
+        PACKS_CONTAINER: "benchmark packs (zip), <tenant>/<project>/<export id>.zip; read through short SAS links",
     }
 )
 
@@ -81,6 +86,7 @@ QUEUES: Final[Mapping[str, str]] = MappingProxyType(
         RUN_SHARDS_QUEUE: "one message per run shard: run it (ids only)",
         CREDENTIAL_VALIDATIONS_QUEUE: "one message per requested credential validation (ids only, never the key)",
         DELETIONS_QUEUE: "one message per tombstone: run its cascade deletion (ids only)",
+        EXPORTS_QUEUE: "one message per requested export: build its pack (ids only)",
     }
 )
 

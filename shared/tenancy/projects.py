@@ -54,6 +54,21 @@ class ProjectStore:
         self.table.update(updated, etag=record.etag or "*")
         return updated
 
+    def update(
+        self, record: ProjectRecord, *, name: str, aggregate_opt_in: bool, retention_days: int | None
+    ) -> ProjectRecord:
+        """Change name and data settings together, guarded by the ETag the record was read with."""
+        updated = record.model_copy(
+            update={
+                "name": name,
+                "aggregate_opt_in": aggregate_opt_in,
+                "retention_days": retention_days,
+                "updated_at": self.clock.now(),
+            }
+        )
+        self.table.update(updated, etag=record.etag or "*")
+        return updated
+
     def delete(self, record: ProjectRecord, requested_by: str) -> DeletionRecord:
         """Record the tombstone, then remove the row: from here on the project answers 404."""
         tombstone = DeletionRecord(

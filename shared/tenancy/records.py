@@ -11,6 +11,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from pydantic import Field
+
 from shared.storage import TableModel
 from shared.tenancy.roles import Role, Scope
 
@@ -54,16 +56,25 @@ class ProjectRecord(TableModel):
     created_at: datetime
     created_by: str
     updated_at: datetime
+    # Cross-tenant aggregates may count this project only after an admin opts in (audited).
+    aggregate_opt_in: bool = False
+    # Results and outputs of runs older than this many days are deleted daily; None keeps them.
+    retention_days: int | None = None
 
 
 class DeletionRecord(TableModel):
     """PK = tenant id, RK = id of the deleted resource: work left for the lifecycle job."""
 
     kind: str
+    # The project of a deleted run or suite (a project's own tombstone has its id as RK).
+    project_id: str | None = None
     name: str
     requested_at: datetime
     requested_by: str
     completed_at: datetime | None = None
+    # Progress of the cascade, so a retry after a crash says what is already done.
+    steps_done: list[str] = Field(default_factory=list)
+    counts: dict[str, int] = Field(default_factory=dict)
 
 
 class ApiKeyRecord(TableModel):

@@ -32,6 +32,7 @@ PROJECT_ROUTES: list[tuple[str, str, dict[str, Any] | str | None]] = [
     ("GET", "/api/v1/projects/{project}/suites", None),
     ("POST", "/api/v1/projects/{project}/suites", {"name": "taken over"}),
     ("GET", "/api/v1/projects/{project}/suites/{suite}", None),
+    ("DELETE", "/api/v1/projects/{project}/suites/{suite}", None),
     ("GET", "/api/v1/projects/{project}/suites/{suite}/versions", None),
     (
         "POST",
@@ -42,6 +43,7 @@ PROJECT_ROUTES: list[tuple[str, str, dict[str, Any] | str | None]] = [
     ("GET", "/api/v1/projects/{project}/runs", None),
     ("POST", "/api/v1/projects/{project}/runs", "RUN"),
     ("GET", "/api/v1/projects/{project}/runs/{run}", None),
+    ("DELETE", "/api/v1/projects/{project}/runs/{run}", None),
     ("GET", "/api/v1/projects/{project}/runs/{run}/results", None),
     ("GET", "/api/v1/projects/{project}/runs/{run}/summary", None),
     ("GET", "/api/v1/projects/{project}/runs/{run}/compare?a=t00&b=t00", None),
@@ -59,6 +61,10 @@ PROJECT_ROUTES: list[tuple[str, str, dict[str, Any] | str | None]] = [
     ("POST", "/api/v1/projects/{project}/route-decisions", "DECISION"),
     ("GET", "/api/v1/projects/{project}/route-decisions/{decision}", None),
     ("GET", "/api/v1/projects/{project}/routes/{task}", None),
+    ("POST", "/api/v1/projects/{project}/exports", "EXPORT"),
+    ("GET", "/api/v1/projects/{project}/exports/{export}", None),
+    ("GET", "/api/v1/projects/{project}/exports/{export}/download", None),
+    ("POST", "/api/v1/projects/{project}/imports", {}),
 ]
 # Routes without a tenant's resource in the path; their isolation is checked by what they list.
 UNSCOPED_ROUTES = {
@@ -67,6 +73,8 @@ UNSCOPED_ROUTES = {
     ("GET", "/api/v1/projects"),
     ("POST", "/api/v1/projects"),
     ("GET", "/api/v1/pricing"),
+    ("POST", "/api/v1/events"),
+    ("GET", "/api/v1/activation"),
 }
 
 
@@ -104,6 +112,8 @@ async def victim(
     decision_body = {"task": "victim-task", "evidence": {"runs": [evidence.row_key]}}
     decision = await client.post(f"{base}/route-decisions", json=decision_body, headers=headers)
     assert decision.status_code == 201, decision.text
+    export = await client.post(f"{base}/exports", json={"kind": "run", "id": run.json()["id"]}, headers=headers)
+    assert export.status_code == 202, export.text
     return {
         "headers": headers,
         "tenant": tenant,
@@ -118,6 +128,8 @@ async def victim(
         "decision": decision.json()["id"],
         "decision_body": decision_body,
         "task": "victim-task",
+        "export": export.json()["id"],
+        "export_body": {"kind": "run", "id": run.json()["id"]},
     }
 
 
@@ -148,11 +160,14 @@ async def test_other_tenants_resources_answer_404(
         credential=victim["credential"],
         decision=victim["decision"],
         task=victim["task"],
+        export=victim["export"],
     )
     if body == "RUN":
         body = victim["run_body"]
     if body == "DECISION":
         body = victim["decision_body"]
+    if body == "EXPORT":
+        body = victim["export_body"]
     for who, headers in attackers.items():
         response = await client.request(method, path, json=body, headers=headers)
         assert response.status_code == 404, f"{who}: {method} {path} -> {response.status_code}"

@@ -14,6 +14,7 @@ from shared.api.dependencies import ServicesDep
 from shared.api.paging import Cursor, Limit, PageOut
 from shared.api.problems import CONFLICT_RESPONSE, not_found
 from shared.ids import ApiKeyId
+from shared.lifecycle.activation import ActivationEvent
 from shared.tenancy.records import ApiKeyRecord
 from shared.tenancy.roles import Role, Scope
 
@@ -82,6 +83,7 @@ async def create_key(body: ApiKeyCreate, access: AdminAccess, services: Services
         record.row_key,
         {"name": record.name, "scopes": [s.value for s in record.scopes]},
     )
+    await asyncio.to_thread(services.activation.note, access.tenant_id, ActivationEvent.API_KEY_CREATED)
     return CreatedApiKey(**ApiKey.of(record).model_dump(), key=issued.value)
 
 

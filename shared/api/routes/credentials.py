@@ -27,6 +27,7 @@ from shared.credentials.fields import (
 from shared.credentials.keys import KEY_MAX_CHARS, KEY_MIN_CHARS, key_problem
 from shared.credentials.records import CredentialRecord, ValidationState
 from shared.credentials.store import CredentialDetails
+from shared.lifecycle.activation import ActivationEvent
 from shared.services import Services
 from shared.tenancy.roles import Role, Scope
 
@@ -207,6 +208,7 @@ async def create_credential(
         access.caller.id,
     )
     await _audit(services, access, request, "credential.created", record)
+    await asyncio.to_thread(services.activation.note, access.tenant_id, ActivationEvent.CREDENTIAL_ADDED)
     return Credential.of(record)
 
 

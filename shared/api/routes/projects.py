@@ -7,12 +7,14 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.api.auth import CallerDep, ProjectAccess, actor_of, authorize, project_access
 from shared.api.dependencies import ServicesDep
 from shared.api.paging import Cursor, Limit, PageOut
 from shared.api.problems import CONFLICT_RESPONSE
+from shared.lifecycle.activation import ActivationEvent
+from shared.lifecycle.messages import DeletionMessage
 from shared.tenancy.records import ProjectRecord
 from shared.tenancy.roles import Role, Scope
 
@@ -29,10 +31,35 @@ class ProjectCreate(BaseModel):
 
 
 class ProjectUpdate(BaseModel):
-    """Changes to a project."""
+    """Changes to a project: any of its name and data settings (each settings change is audited)."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"name": "Support answers (v2)"}]})
-    name: ProjectName
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"name": "Support answers (v2)"},
+                {"aggregate_opt_in": True},
+                {"retention_days": 90},
+                {"retention_days": 0},
+            ]
+        },
+    )
+    name: ProjectName | None = None
+    aggregate_opt_in: bool | None = Field(
+        default=None, description="Let cross-tenant aggregates count this project (off by default)."
+    )
+    retention_days: int | None = Field(
+        default=None,
+        ge=0,
+        le=3650,
+        description="Delete results and outputs of runs older than this many days; 0 keeps them forever.",
+    )
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> ProjectUpdate:
+        if self.name is None and self.aggregate_opt_in is None and self.retention_days is None:
+            raise ValueError("give at least one of name, aggregate_opt_in, retention_days")
+        return self
 
 
 class Project(BaseModel):
@@ -43,6 +70,8 @@ class Project(BaseModel):
     created_at: datetime
     created_by: str
     updated_at: datetime
+    aggregate_opt_in: bool
+    retention_days: int | None
 
     @classmethod
     def of(cls, record: ProjectRecord) -> Project:
@@ -53,6 +82,8 @@ class Project(BaseModel):
             created_at=record.created_at,
             created_by=record.created_by,
             updated_at=record.updated_at,
+            aggregate_opt_in=record.aggregate_opt_in,
+            retention_days=record.retention_days,
         )
 
 
@@ -71,6 +102,7 @@ async def create_project(body: ProjectCreate, caller: CallerDep, services: Servi
         record.row_key,
         {"name": record.name},
     )
+    await asyncio.to_thread(services.activation.note, caller.tenant_id, ActivationEvent.PROJECT_CREATED)
     return Project.of(record)
 
 
@@ -98,27 +130,56 @@ async def get_project(access: ViewerAccess) -> Project:
     return Project.of(access.project)
 
 
-@router.patch("/{project}", response_model=Project, summary="Rename a project (admin)", responses=CONFLICT_RESPONSE)
+@router.patch(
+    "/{project}",
+    response_model=Project,
+    summary="Rename a project or change its data settings (admin)",
+    responses=CONFLICT_RESPONSE,
+)
 async def rename_project(body: ProjectUpdate, access: AdminAccess, services: ServicesDep, request: Request) -> Project:
-    """Change the project's name (audited)."""
-    updated = await asyncio.to_thread(services.projects.rename, access.project, body.name.strip())
-    await asyncio.to_thread(
-        services.audit.record,
-        access.tenant_id,
-        access.project_id,
-        actor_of(request, access.caller),
-        "project.renamed",
-        "project",
-        access.project_id,
-        {"from": access.project.name, "to": updated.name},
+    """Change the project's name, its aggregate opt-in or its retention period (each change audited)."""
+    retention = access.project.retention_days
+    if body.retention_days is not None:
+        retention = body.retention_days or None  # 0 means "keep forever", stored as no period
+    updated = await asyncio.to_thread(
+        services.projects.update,
+        access.project,
+        name=body.name.strip() if body.name is not None else access.project.name,
+        aggregate_opt_in=body.aggregate_opt_in
+        if body.aggregate_opt_in is not None
+        else access.project.aggregate_opt_in,
+        retention_days=retention,
     )
+    actor = actor_of(request, access.caller)
+    changes = [
+        ("project.renamed", access.project.name, updated.name, "from", "to"),
+        ("settings.aggregate_opt_in_changed", access.project.aggregate_opt_in, updated.aggregate_opt_in, "from", "to"),
+        ("settings.retention_changed", access.project.retention_days, updated.retention_days, "from_days", "to_days"),
+    ]
+    for action, before, after, before_key, after_key in changes:
+        if before != after:
+            await asyncio.to_thread(
+                services.audit.record,
+                access.tenant_id,
+                access.project_id,
+                actor,
+                action,
+                "project",
+                access.project_id,
+                {before_key: before, after_key: after},
+            )
     return Project.of(updated)
 
 
 @router.delete("/{project}", status_code=204, summary="Delete a project (owner)", responses=CONFLICT_RESPONSE)
 async def delete_project(access: OwnerAccess, services: ServicesDep, request: Request) -> Response:
-    """The project is unreachable at once; its data is removed by the lifecycle job."""
-    await asyncio.to_thread(services.projects.delete, access.project, access.caller.id)
+    """The project is unreachable at once; a queued job then deletes its rows, blobs and secrets."""
+    tombstone = await asyncio.to_thread(services.projects.delete, access.project, access.caller.id)
+    # The tombstone is written first: if this send fails, the tombstone still says work is pending.
+    await asyncio.to_thread(
+        services.deletion_queue.send,
+        DeletionMessage(tenant_id=tombstone.partition_key, resource_id=tombstone.row_key),
+    )
     await asyncio.to_thread(
         services.audit.record,
         access.tenant_id,

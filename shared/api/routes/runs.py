@@ -14,6 +14,7 @@ from shared.api.auth import ProjectAccess, project_access
 from shared.api.dependencies import ServicesDep
 from shared.api.paging import Cursor, Limit, PageOut
 from shared.api.problems import CONFLICT_RESPONSE, ApiProblem, FieldError, not_found, problem_doc, problem_example
+from shared.lifecycle.activation import ActivationEvent
 from shared.runs.launch import BudgetExceeded, Launcher
 from shared.runs.models import ItemStatus, ResultRecord, RunCreate, RunRecord, RunStatus, ShardStatus, TargetSpec
 from shared.runs.planning import Estimate, PlanError
@@ -315,6 +316,7 @@ async def start_run(
             errors=[FieldError(path="body.budget_usd", message=str(error), type="budget_exceeded")],
             extensions={"estimate": EstimateOut.of(error.estimate).model_dump(mode="json")},
         ) from None
+    await asyncio.to_thread(services.activation.note, access.tenant_id, ActivationEvent.RUN_STARTED)
     return RunCreated(**Run.of(record).model_dump(), estimate=EstimateOut.of(estimate))
 
 

@@ -1,0 +1,319 @@
+"""Benchmark packs: `/api/v1/projects/{project}/exports[/{export}[/download]]` and `/imports`.
+
+Thin: validate, authorize, call `shared.exports`. Reading an export's link or streaming its pack is a
+download, and every download is audited (`export.downloaded`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Path, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from shared.api.auth import ProjectAccess, actor_of, project_access
+from shared.api.dependencies import ServicesDep
+from shared.api.problems import ApiProblem, FieldError, not_found, problem_doc, problem_example
+from shared.exports.importer import import_pack
+from shared.exports.models import EXPORT_ID_PATTERN, ExportCreate, ExportKind, ExportRecord, ExportStatus
+from shared.exports.verify import PackRefused
+from shared.services import Services
+from shared.storage import NotFound, read_only_link
+from shared.tenancy.roles import Role, Scope
+
+router = APIRouter(prefix="/projects/{project}", tags=["exports"])
+
+ReadAccess = Annotated[ProjectAccess, Depends(project_access(Role.VIEWER, Scope.EXPORTS_READ))]
+WriteAccess = Annotated[ProjectAccess, Depends(project_access(Role.MEMBER, Scope.RUNS_WRITE))]
+ExportId = Annotated[str, Path(pattern=EXPORT_ID_PATTERN, description="Export id (`exp_...`).")]
+
+# Links live at most 15 minutes; tests shorten this through `app.state.export_link_ttl`.
+LINK_TTL = timedelta(minutes=15)
+
+
+class Link(BaseModel):
+    """A read-only link to the pack, valid until `expires_at`."""
+
+    url: str
+    expires_at: datetime
+
+
+class Export(BaseModel):
+    """An export and, once ready, where to fetch its pack."""
+
+    id: str
+    kind: ExportKind
+    subject_id: str
+    status: ExportStatus
+    created_at: datetime
+    created_by: str
+    ready_at: datetime | None
+    size_bytes: int | None
+    sha256: str | None = Field(description="SHA-256 of the whole zip.")
+    files: int | None
+    failure: str | None
+    link: Link | None = Field(default=None, description="Present when ready: a read-only link (at most 15 minutes).")
+
+    @classmethod
+    def of(cls, record: ExportRecord, link: Link | None = None) -> Export:
+        """The public view of a stored export."""
+        return cls(
+            id=record.row_key,
+            kind=record.kind,
+            subject_id=record.subject_id,
+            status=record.status,
+            created_at=record.created_at,
+            created_by=record.created_by,
+            ready_at=record.ready_at,
+            size_bytes=record.size_bytes,
+            sha256=record.sha256,
+            files=record.files,
+            failure=record.failure,
+            link=link,
+        )
+
+
+class ImportedSuiteOut(BaseModel):
+    """A suite created from the pack; its versions keep the pack's ids (content hashes)."""
+
+    source_suite_id: str
+    suite_id: str
+    versions: list[str]
+
+
+class Imported(BaseModel):
+    """What the import created. Replay a run: `POST .../runs` with a suite and version from here."""
+
+    export_id: str | None
+    kind: str | None
+    schema_version: str | None
+    suites: list[ImportedSuiteOut]
+
+
+_CREATE_EXAMPLES: dict[str, Any] = {
+    "run": {"summary": "A run with its results", "value": {"kind": "run", "id": "run_abcdefghijklmnopqrst"}},
+    "decision": {
+        "summary": "A route decision with its evidence runs",
+        "value": {"kind": "decision", "id": "rdc_abcdefghijklmnopqrst"},
+    },
+    "suite": {"summary": "Every version of a suite", "value": {"kind": "suite", "id": "ste_abcdefghijklmnopqrst"}},
+    "project": {"summary": "The whole project", "value": {"kind": "project"}},
+}
+_NOT_FOUND = problem_doc(
+    "No such project, or nothing of that id in it",
+    {"not-found": problem_example(404, "not-found", "Not found", "No such run in this project.")},
+)
+_NOT_READY = problem_doc(
+    "The pack is not built (yet, or it failed)",
+    {"not-ready": problem_example(409, "not-ready", "Export not ready", "The export is queued; poll it.")},
+)
+_REFUSED = problem_doc(
+    "The pack does not match its manifest (`pack-refused`, naming the file), or is not a pack",
+    {
+        "pack-refused": problem_example(
+            422,
+            "pack-refused",
+            "Pack refused",
+            "runs/run_abcdefghijklmnopqrst/results.jsonl: SHA-256 or size differs from the manifest",
+            file="runs/run_abcdefghijklmnopqrst/results.jsonl",
+        )
+    },
+)
+
+
+def _subject(body: ExportCreate, access: ProjectAccess) -> str:
+    if body.kind is ExportKind.PROJECT:
+        if body.id is not None:
+            raise _invalid("a project export takes no id")
+        return access.project_id
+    prefix = {ExportKind.RUN: "run_", ExportKind.SUITE: "ste_", ExportKind.DECISION: "rdc_"}[body.kind]
+    if body.id is None or not body.id.startswith(prefix):
+        raise _invalid(f"a {body.kind.value} export needs the {body.kind.value} id ({prefix}...)")
+    return body.id
+
+
+def _invalid(message: str) -> ApiProblem:
+    return ApiProblem(
+        422,
+        "validation",
+        "Invalid request",
+        message,
+        errors=[FieldError(path="body.id", message=message, type="invalid")],
+    )
+
+
+def _exists(services: Services, access: ProjectAccess, kind: ExportKind, subject: str) -> bool:
+    tenant, project = access.tenant_id, access.project_id
+    if kind is ExportKind.RUN:
+        return services.runs.find(tenant, project, subject) is not None
+    if kind is ExportKind.SUITE:
+        try:
+            services.suites.get_suite(tenant, project, subject)
+        except NotFound:
+            return False
+        return True
+    if kind is ExportKind.DECISION:
+        return services.route_decisions.decisions.find(f"{tenant}~{project}", subject) is not None
+    return True
+
+
+@router.post(
+    "/exports",
+    status_code=202,
+    response_model=Export,
+    summary="Export a benchmark pack (member)",
+    description="Queues the build of a zip pack of a run, a suite, a route decision (with its evidence runs) or "
+    "the whole project: manifest with SHA-256 of every file, suite versions, results.jsonl, statistics, price "
+    "table versions and report.html. Poll `GET .../exports/{export}` until `ready`.",
+    responses={404: _NOT_FOUND},
+)
+async def create_export(
+    body: Annotated[ExportCreate, Body(openapi_examples=_CREATE_EXAMPLES)],
+    access: WriteAccess,
+    services: ServicesDep,
+) -> Export:
+    """Check the subject exists in the project, store the export and enqueue its build."""
+    subject = _subject(body, access)
+    if not await asyncio.to_thread(_exists, services, access, body.kind, subject):
+        raise not_found(body.kind.value)
+    record = await asyncio.to_thread(
+        services.exports.create, access.tenant_id, access.project_id, body.kind, subject, access.caller.id
+    )
+    return Export.of(record)
+
+
+async def _export(access: ProjectAccess, services: Services, export: str) -> ExportRecord:
+    record = await asyncio.to_thread(services.exports.find, access.tenant_id, access.project_id, export)
+    if record is None:
+        raise not_found("export")
+    return record
+
+
+async def _audit(request: Request, access: ProjectAccess, services: Services, record: ExportRecord, via: str) -> None:
+    await asyncio.to_thread(
+        services.audit.record,
+        access.tenant_id,
+        access.project_id,
+        actor_of(request, access.caller),
+        "export.downloaded",
+        "export",
+        record.row_key,
+        {"via": via, "kind": record.kind.value, "subject_id": record.subject_id},
+    )
+
+
+@router.get(
+    "/exports/{export}",
+    response_model=Export,
+    summary="Get an export and its download link (viewer)",
+    description="The export's status; when `ready`, a read-only link to the pack valid for at most 15 minutes "
+    "(user-delegation SAS in Azure). Issuing a link is a download and is audited.",
+    responses={404: _NOT_FOUND},
+)
+async def get_export(export: ExportId, access: ReadAccess, services: ServicesDep, request: Request) -> Export:
+    """The export, with a fresh short-lived link when its pack is ready."""
+    record = await _export(access, services, export)
+    if record.status is not ExportStatus.READY:
+        return Export.of(record)
+    return await _with_link(request, access, services, record)
+
+
+async def _with_link(request: Request, access: ProjectAccess, services: Services, record: ExportRecord) -> Export:
+    """The export with a fresh read-only link; issuing it is a download, so it is audited."""
+    ttl: timedelta = getattr(request.app.state, "export_link_ttl", LINK_TTL)
+    expires = services.clock.now() + ttl
+    url = await asyncio.to_thread(read_only_link, services.storage, services.exports.packs.name, record.blob, ttl)
+    await _audit(request, access, services, record, "link")
+    return Export.of(record, Link(url=url, expires_at=expires))
+
+
+@router.get(
+    "/exports/{export}/download",
+    summary="Download an export's pack (viewer)",
+    description="Streams the zip through the API (a fallback for clients that cannot follow the link). A client "
+    "that accepts only `application/json` gets the export with a fresh link instead, as from "
+    "`GET .../exports/{export}`. Audited either way.",
+    response_model=Export,
+    responses={
+        200: {
+            "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+            "description": "The pack (or, for `Accept: application/json` only, the export and its link).",
+        },
+        404: _NOT_FOUND,
+        409: _NOT_READY,
+    },
+)
+async def download_export(
+    export: ExportId, access: ReadAccess, services: ServicesDep, request: Request
+) -> StreamingResponse | Export:
+    """The pack, chunk by chunk from the blob (never whole in memory)."""
+    record = await _export(access, services, export)
+    if record.status is not ExportStatus.READY:
+        raise ApiProblem(409, "not-ready", "Export not ready", f"The export is {record.status.value}.")
+    accept = request.headers.get("accept", "")
+    if "application/json" in accept and "application/zip" not in accept and "*/*" not in accept:
+        return await _with_link(request, access, services, record)
+    chunks = await asyncio.to_thread(services.exports.packs.open_stream, record.blob)
+    await _audit(request, access, services, record, "stream")
+    headers = {"Content-Disposition": f'attachment; filename="{record.row_key}.zip"'}
+    if record.size_bytes is not None:
+        headers["Content-Length"] = str(record.size_bytes)
+    return StreamingResponse(_iterate(chunks), media_type="application/zip", headers=headers)
+
+
+async def _iterate(chunks: Any) -> Any:
+    # Each chunk is read on a worker thread: the SDK's downloader blocks.
+    sentinel = object()
+    while (chunk := await asyncio.to_thread(next, chunks, sentinel)) is not sentinel:
+        yield chunk
+
+
+@router.post(
+    "/imports",
+    status_code=201,
+    response_model=Imported,
+    summary="Import a benchmark pack (member)",
+    description="Verifies every file of the zip against the manifest's SHA-256 and size (a changed, missing or "
+    "extra file is refused with `pack-refused`, naming the file), then creates one suite per suite in the pack. "
+    "Versions keep their ids, so replaying is `POST .../runs` with the version and new targets.",
+    responses={422: _REFUSED},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                # Documented as octet-stream, which every client and tool can send; any type is read as a zip.
+                "application/octet-stream": {
+                    "schema": {"type": "string", "format": "binary"},
+                    "example": "UEsDBBQACAAIAAAAIQA...",
+                }
+            },
+        }
+    },
+)
+async def import_export(access: WriteAccess, services: ServicesDep, request: Request) -> Imported:
+    """Verify and import a pack (up to the API's body limit; bigger packs: import from the CLI in parts)."""
+    body = await request.body()
+    try:
+        outcome = await asyncio.to_thread(
+            import_pack, services, access.tenant_id, access.project_id, io.BytesIO(body), access.caller.id
+        )
+    except PackRefused as refused:
+        raise ApiProblem(
+            422,
+            "pack-refused",
+            "Pack refused",
+            str(refused),
+            errors=[FieldError(path=f"body/{refused.path}", message=refused.reason, type="pack_refused")],
+            extensions={"file": refused.path},
+        ) from None
+    manifest = outcome.manifest
+    return Imported(
+        export_id=str(manifest.get("export_id")) if manifest.get("export_id") else None,
+        kind=str(manifest.get("kind")) if manifest.get("kind") else None,
+        schema_version=str(manifest.get("schema_version")),
+        suites=[ImportedSuiteOut(**suite.__dict__) for suite in outcome.suites],
+    )

@@ -1,0 +1,248 @@
+"""Cascade deletion: remove every row, blob and secret of a deleted project, run or suite.
+
+The API makes the resource unreachable at once (its row is deleted, so it answers 404), writes a
+tombstone in `deletions` and enqueues a `deletions` message. This job then runs the resource's
+steps. Every step deletes what is *left* under the resource's key prefix, so a retry after a crash
+(or a duplicate delivery) finishes the work; the tombstone records the steps done and the counts,
+and at the end a `<kind>.purged` receipt with those counts goes to the project's audit trail,
+which is kept on purpose: it is the evidence that the deletion happened.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import cast
+
+from shared.clock import Clock
+from shared.lifecycle.messages import DeletionKind, DeletionMessage
+from shared.lifecycle.scopes import delete_blobs, delete_partitions, project_partition
+from shared.secrets import SecretBackend
+from shared.storage import BlobContainer, ModelTable, StorageAccount, Table, where
+from shared.storage.catalog import (
+    API_KEY_INDEX_TABLE,
+    API_KEYS_TABLE,
+    CREDENTIALS_TABLE,
+    CURRENT_ROUTES_TABLE,
+    DECISIONS_CONTAINER,
+    DELETIONS_TABLE,
+    EXPORTS_TABLE,
+    OUTPUTS_CONTAINER,
+    PACKS_CONTAINER,
+    PRICE_OVERRIDES_TABLE,
+    RESULTS_TABLE,
+    ROUTE_DECISIONS_TABLE,
+    RUN_SHARDS_TABLE,
+    RUNS_TABLE,
+    SUITE_VERSIONS_TABLE,
+    SUITES_CONTAINER,
+    SUITES_TABLE,
+)
+from shared.tenancy.api_key_store import INDEX_ROW
+from shared.tenancy.audit import Actor, AuditLog
+from shared.tenancy.records import DeletionRecord
+
+log = logging.getLogger("tokenroute.lifecycle")
+
+SYSTEM_ACTOR = Actor(kind="system", id="lifecycle")
+
+# Tables whose every row of a project sits under `<tenant>~<project>` (or `<tenant>~<project>~...`).
+PROJECT_TABLES: tuple[str, ...] = (
+    API_KEYS_TABLE,
+    CREDENTIALS_TABLE,
+    PRICE_OVERRIDES_TABLE,
+    SUITES_TABLE,
+    SUITE_VERSIONS_TABLE,
+    RUNS_TABLE,
+    RUN_SHARDS_TABLE,
+    RESULTS_TABLE,
+    ROUTE_DECISIONS_TABLE,
+    CURRENT_ROUTES_TABLE,
+    EXPORTS_TABLE,
+)
+# Containers whose blobs of a project sit under `<tenant>/<project>/`.
+PROJECT_CONTAINERS: tuple[str, ...] = (SUITES_CONTAINER, OUTPUTS_CONTAINER, DECISIONS_CONTAINER, PACKS_CONTAINER)
+
+
+@dataclass(frozen=True)
+class Target:
+    """What one cascade deletes: a project, or a run or suite of a project."""
+
+    tenant_id: str
+    project_id: str
+    resource_id: str
+
+
+@dataclass(frozen=True)
+class Step:
+    """One idempotent part of a cascade: `run(target)` returns how many things it deleted."""
+
+    name: str
+    run: Callable[[Target], int]
+
+
+class Purger:
+    """Runs the cascade of one tombstone; safe to call any number of times."""
+
+    def __init__(self, account: StorageAccount, secrets: SecretBackend, audit: AuditLog, clock: Clock) -> None:
+        self.secrets = secrets
+        self.audit = audit
+        self.clock = clock
+        self.deletions = ModelTable(account, DELETIONS_TABLE, DeletionRecord)
+        self.key_index = Table(account, API_KEY_INDEX_TABLE)
+        self.tables = {name: Table(account, name) for name in PROJECT_TABLES}
+        self.containers = {name: BlobContainer(account, name) for name in PROJECT_CONTAINERS}
+        # Lists, not tuples: tests insert a step that fails, to prove a retry finishes the work.
+        self.steps: dict[DeletionKind, list[Step]] = {
+            "project": self._project_steps(),
+            "run": self._run_steps(),
+            "suite": self._suite_steps(),
+        }
+
+    def ensure(self) -> None:
+        """Create the tombstone table (idempotent; the other tables belong to their stores)."""
+        self.deletions.ensure()
+
+    # -- steps ------------------------------------------------------------------------------------
+
+    def _project_steps(self) -> list[Step]:
+        # The key index first: its rows are found through the API key rows deleted next.
+        steps = [Step(f"table:{API_KEY_INDEX_TABLE}", self._delete_key_index)]
+        for name, table in self.tables.items():
+            steps.append(
+                Step(f"table:{name}", _partitions(table, lambda t: project_partition(t.tenant_id, t.project_id)))
+            )
+        for name, container in self.containers.items():
+            steps.append(Step(f"blobs:{name}", _blobs(container, lambda t: (t.tenant_id, t.project_id))))
+        steps.append(Step("secrets", lambda t: self.secrets.delete_scope(t.tenant_id, t.project_id)))
+        return steps
+
+    def _run_steps(self) -> list[Step]:
+        def run_partition(t: Target) -> str:
+            return f"{project_partition(t.tenant_id, t.project_id)}~{t.resource_id}"
+
+        return [
+            Step(f"table:{RUN_SHARDS_TABLE}", _partitions(self.tables[RUN_SHARDS_TABLE], run_partition)),
+            Step(f"table:{RESULTS_TABLE}", _partitions(self.tables[RESULTS_TABLE], run_partition)),
+            Step(
+                f"blobs:{OUTPUTS_CONTAINER}",
+                _blobs(self.containers[OUTPUTS_CONTAINER], lambda t: (t.tenant_id, t.project_id, t.resource_id)),
+            ),
+        ]
+
+    def _suite_steps(self) -> list[Step]:
+        def suite_partition(t: Target) -> str:
+            return f"{project_partition(t.tenant_id, t.project_id)}~{t.resource_id}"
+
+        return [
+            Step(f"table:{SUITE_VERSIONS_TABLE}", _partitions(self.tables[SUITE_VERSIONS_TABLE], suite_partition)),
+            Step(
+                f"blobs:{SUITES_CONTAINER}",
+                _blobs(self.containers[SUITES_CONTAINER], lambda t: (t.tenant_id, t.project_id, t.resource_id)),
+            ),
+        ]
+
+    def _delete_key_index(self, target: Target) -> int:
+        """The index rows are keyed by key id alone; the project's key rows name them."""
+        partition = where("PartitionKey eq @pk", pk=project_partition(target.tenant_id, target.project_id))
+        count = 0
+        for key in self.tables[API_KEYS_TABLE].query_all(partition, select=["RowKey"]):
+            pointer = self.key_index.find(key.row_key, INDEX_ROW)
+            # Only an index row that points back to this project is ours to delete.
+            if pointer is not None and (pointer.get("tenant_id"), pointer.get("project_id")) == (
+                target.tenant_id,
+                target.project_id,
+            ):
+                self.key_index.delete(key.row_key, INDEX_ROW)
+                count += 1
+        return count
+
+    # -- tombstones -------------------------------------------------------------------------------
+
+    def tombstone(
+        self, tenant_id: str, project_id: str, kind: DeletionKind, resource_id: str, name: str, requested_by: str
+    ) -> DeletionRecord:
+        """Record that a run or suite is to be deleted (before its row goes, so no work is forgotten)."""
+        record = DeletionRecord(
+            partition_key=tenant_id,
+            row_key=resource_id,
+            kind=kind,
+            project_id=project_id,
+            name=name,
+            requested_at=self.clock.now(),
+            requested_by=requested_by,
+        )
+        self.deletions.upsert(record)
+        return record
+
+    def pending(self, since: datetime, until: datetime) -> list[DeletionMessage]:
+        """Messages for tombstones requested between `since` and `until` whose cascade is not completed.
+
+        A timer re-sends them: a message lost between the tombstone and the queue (or one that went
+        to the poison queue) would otherwise leave the data in place with nobody to finish it.
+        `until` leaves recent tombstones to their own message, so two runs rarely overlap.
+        """
+        query = where("requested_at ge @since and requested_at lt @until", since=since, until=until)
+        messages: list[DeletionMessage] = []
+        cursor: str | None = None
+        while True:
+            page = self.deletions.query(query, page_size=1000, cursor=cursor)
+            for row in page.items:
+                if row.completed_at is None and row.kind in ("project", "run", "suite"):
+                    kind = cast(DeletionKind, row.kind)
+                    messages.append(
+                        DeletionMessage(
+                            tenant_id=row.partition_key,
+                            resource_id=row.row_key,
+                            kind=kind,
+                            project_id=None if kind == "project" else row.project_id,
+                        )
+                    )
+            if page.next_cursor is None:
+                return messages
+            cursor = page.next_cursor
+
+    def handle(self, message: DeletionMessage) -> DeletionRecord | None:
+        """Run (or finish) the cascade of the message's tombstone; returns the tombstone, None if absent."""
+        tombstone = self.deletions.find(message.tenant_id, message.resource_id)
+        if tombstone is None or tombstone.kind != message.kind:
+            log.warning("no %s tombstone for a deletion message; dropped", message.kind)
+            return None
+        if tombstone.completed_at is not None:
+            return tombstone  # a duplicate delivery: the receipt is already written
+        target = Target(message.tenant_id, message.project, message.resource_id)
+        for step in self.steps[message.kind]:
+            deleted = step.run(target)
+            # Counts add up over attempts: each attempt deletes only what the previous one left.
+            counts = {**tombstone.counts, step.name: tombstone.counts.get(step.name, 0) + deleted}
+            done = tombstone.steps_done if step.name in tombstone.steps_done else [*tombstone.steps_done, step.name]
+            tombstone = tombstone.model_copy(update={"counts": counts, "steps_done": done})
+            self.deletions.upsert(tombstone)
+        self.audit.record(
+            target.tenant_id,
+            target.project_id,
+            SYSTEM_ACTOR,
+            f"{message.kind}.purged",
+            message.kind,
+            message.resource_id,
+            {
+                "counts": tombstone.counts,
+                "requested_at": tombstone.requested_at.isoformat(),
+                "requested_by": tombstone.requested_by,
+            },
+        )
+        tombstone = tombstone.model_copy(update={"completed_at": self.clock.now()})
+        self.deletions.upsert(tombstone)
+        return tombstone
+
+
+def _partitions(table: Table, partition: Callable[[Target], str]) -> Callable[[Target], int]:
+    """A step deleting the target's partition (and its `~` children) in one table."""
+    return lambda target: delete_partitions(table, partition(target))
+
+
+def _blobs(container: BlobContainer, segments: Callable[[Target], tuple[str, ...]]) -> Callable[[Target], int]:
+    """A step deleting the target's blobs (everything under its path) in one container."""
+    return lambda target: delete_blobs(container, *segments(target))

@@ -1,0 +1,95 @@
+"""Fixtures for lifecycle tests: the real app over the session's Azurite, a movable clock, a populated project."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from shared.api.app import create_api
+from shared.config import Settings
+from shared.services import Services
+from shared.storage import blob_path
+from tests.conftest import MovableClock, TokenFactory
+from tests.routing.seed import SeedTarget, seed_run
+from tests.support.api import bearer, create_key, create_project
+
+
+@pytest.fixture
+def clock() -> MovableClock:
+    """The services' clock, moved by retention tests."""
+    return MovableClock()
+
+
+@pytest.fixture
+def services(settings: Settings, clock: MovableClock) -> Services:
+    """The services the app and the jobs run on."""
+    return Services(settings, clock=clock)
+
+
+@pytest.fixture
+def api(settings: Settings, services: Services) -> FastAPI:
+    """The application exactly as the Function App builds it."""
+    return create_api(settings, services)
+
+
+@pytest.fixture
+async def client(api: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client calling the ASGI app in process (lifespan run, so storage exists)."""
+    transport = httpx.ASGITransport(app=api)
+    async with (
+        api.router.lifespan_context(api),
+        httpx.AsyncClient(transport=transport, base_url="http://testserver") as client,
+    ):
+        yield client
+
+
+async def populate(client: httpx.AsyncClient, services: Services, headers: dict[str, str], name: str) -> dict[str, Any]:
+    """A project with something in every place a project keeps data; returns its ids."""
+    project = await create_project(client, headers, name)
+    project_id = project["id"]
+    key = await create_key(client, headers, project_id, ["admin", "runs:read", "runs:write"])
+    tenant = (await client.get("/api/v1/me", headers=headers)).json()["tenant_id"]
+    base = f"/api/v1/projects/{project_id}"
+    suite = (await client.post(f"{base}/suites", json={"name": f"{name} suite"}, headers=headers)).json()
+    content = {"cases": [{"id": "c1", "template": "2+2?", "expected": "4"}]}
+    version = (await client.post(f"{base}/suites/{suite['id']}/versions", json=content, headers=headers)).json()
+    run_body = {
+        "suite_id": suite["id"],
+        "version": version["version"],
+        "targets": [{"provider": "sandbox", "model": "sandbox/fast-accurate"}],
+    }
+    started = await client.post(f"{base}/runs", json=run_body, headers=headers)
+    assert started.status_code == 202, started.text
+    credential_body = {"provider": "openai", "name": name, "key": "sk-lifecycle-0123456789"}
+    credential = await client.post(f"{base}/credentials", json=credential_body, headers=headers)
+    assert credential.status_code == 201, credential.text
+    prices = {"models": [{"provider": "openai", "model": "gpt-x", "input_per_mtok": "1", "output_per_mtok": "2"}]}
+    priced = await client.put(f"{base}/pricing", json=prices, headers=headers)
+    assert priced.status_code == 200, priced.text
+    evidence = seed_run(services, tenant, project_id, [SeedTarget("sandbox", "sandbox/fast-accurate", passes=90)])
+    # A large output, as the worker stores it: a blob under the project's prefix.
+    services.results.outputs.put(
+        blob_path(tenant, project_id, evidence.row_key, "t00-000000", "c000-000.txt"), b"long output"
+    )
+    decision_body = {"task": f"{name}-task", "evidence": {"runs": [evidence.row_key]}}
+    decision = await client.post(f"{base}/route-decisions", json=decision_body, headers=headers)
+    assert decision.status_code == 201, decision.text
+    return {
+        "tenant": tenant,
+        "project": project_id,
+        "key_id": key["id"],
+        "raw_key": key["key"],
+        "credential": credential.json()["id"],
+        "run": started.json()["id"],
+        "seeded_run": evidence.row_key,
+    }
+
+
+@pytest.fixture
+def owner(session_token: TokenFactory, unique_user: str) -> dict[str, str]:
+    """An owner of a fresh personal tenant."""
+    return bearer(session_token(unique_user))
