@@ -166,7 +166,7 @@ class Services:
     @cached_property
     def retention(self) -> RetentionSweeper:
         """The daily retention sweep."""
-        return RetentionSweeper(self.storage, self.audit, self.clock)
+        return RetentionSweeper(self.storage, self.audit, self.clock, cited=self.route_decisions.cited_runs)
 
     def prices(self, tenant_id: str, project_id: str) -> PriceTable:
         """The prices a project's costs use: the shipped table with the project's overrides."""

@@ -1,18 +1,17 @@
 """Which runs live route decisions still cite, so retention keeps their evidence.
 
-Issue 9 asks retention to keep the evidence a live route decision cites for as long as it does.
-Route decisions are being built (`shared.routing`); until they are wired here this hook answers
-"nothing is cited", and retention deletes by age alone.
+The answer comes from the route decisions (`DecisionStore.cited_runs`): the runs behind every
+current, unexpired route of the project. `nothing_cited` is for callers without decisions.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 
-def cited_by_live_decisions(tenant_id: str, project_id: str) -> set[str]:
-    """The run ids that a live (not superseded, not expired) route decision of the project cites.
+CitedRuns = Callable[[str, str], set[str]]
 
-    TODO(route decisions): read the project's `routedecisions` rows that are not superseded and
-    return the union of their evidence run ids. Returns an empty set until then.
-    """
-    del tenant_id, project_id  # unused until route decisions fill this in
+
+def nothing_cited(tenant_id: str, project_id: str) -> set[str]:
+    """No run is cited (retention by age alone)."""
+    del tenant_id, project_id
     return set()

@@ -9,19 +9,16 @@ something deleted gets a `retention.applied` audit entry with the counts.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from shared.clock import Clock
 from shared.lifecycle.cascade import SYSTEM_ACTOR
-from shared.lifecycle.citations import cited_by_live_decisions
+from shared.lifecycle.citations import CitedRuns
 from shared.lifecycle.scopes import delete_blobs, delete_partitions, project_partition
 from shared.storage import BlobContainer, StorageAccount, Table, where
 from shared.storage.catalog import OUTPUTS_CONTAINER, PROJECTS_TABLE, RESULTS_TABLE, RUNS_TABLE
 from shared.tenancy.audit import AuditLog
-
-CitedRuns = Callable[[str, str], set[str]]
 
 
 @dataclass
@@ -37,9 +34,7 @@ class RetentionCounts:
 class RetentionSweeper:
     """Deletes results and outputs of runs older than their project's retention period."""
 
-    def __init__(
-        self, account: StorageAccount, audit: AuditLog, clock: Clock, cited: CitedRuns = cited_by_live_decisions
-    ) -> None:
+    def __init__(self, account: StorageAccount, audit: AuditLog, clock: Clock, cited: CitedRuns) -> None:
         self.projects = Table(account, PROJECTS_TABLE)
         self.runs = Table(account, RUNS_TABLE)
         self.results = Table(account, RESULTS_TABLE)

@@ -146,3 +146,20 @@ class DecisionStore:
     def current(self, tenant_id: str, project_id: str, task: str) -> CurrentRouteRecord | None:
         """The task's current route: one point read."""
         return self.routes.find(scope_key(tenant_id, project_id), task)
+
+    def cited_runs(self, tenant_id: str, project_id: str) -> set[str]:
+        """Run ids the project's live routes rest on (current and not expired): retention keeps them."""
+        now = self.clock.now()
+        cited: set[str] = set()
+        cursor: str | None = None
+        while True:
+            page = self.routes.list_partition(scope_key(tenant_id, project_id), cursor=cursor)
+            for route in page.items:
+                if route.expires_at <= now:
+                    continue
+                stored = self.read(tenant_id, project_id, route.decision_id)
+                if stored is not None:
+                    cited.update(run.run_id for run in stored.decision.evidence.runs)
+            if page.next_cursor is None:
+                return cited
+            cursor = page.next_cursor

@@ -195,3 +195,17 @@ async def test_a_time_window_selects_the_runs_created_in_it(
     refused = await client.post(f"{owner['base']}/route-decisions", json=both, headers=owner["headers"])
     assert refused.status_code == 422
     assert refused.json()["errors"][0]["path"].startswith("body.evidence")
+
+
+async def test_live_routes_cite_their_evidence_runs_for_retention(
+    client: httpx.AsyncClient, services: Services, owner: dict[str, Any], clock: MovableClock
+) -> None:
+    cited = seed_run(services, owner["tenant"], owner["project"], [BIG, SMALL])
+    seed_run(services, owner["tenant"], owner["project"], [BIG, SMALL])  # not evidence
+    answer = await client.post(f"{owner['base']}/route-decisions", json=body([cited.row_key]), headers=owner["headers"])
+    assert answer.status_code == 201, answer.text
+    assert services.route_decisions.cited_runs(owner["tenant"], owner["project"]) == {cited.row_key}
+    # The retention sweep asks the same question.
+    assert services.retention.cited(owner["tenant"], owner["project"]) == {cited.row_key}
+    clock.advance(timedelta(days=31))  # past the default 30-day expiry: no longer live
+    assert services.route_decisions.cited_runs(owner["tenant"], owner["project"]) == set()
