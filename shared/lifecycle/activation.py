@@ -31,7 +31,6 @@ class ActivationEvent(StrEnum):
     CREDENTIAL_VALIDATED = "credential_validated"
     RUN_STARTED = "run_started"
     RUN_COMPLETED = "run_completed"
-    # Not emitted yet: exports (issue 8) and route decisions are being built elsewhere.
     EXPORT_CREATED = "export_created"
     EXPORT_DOWNLOADED = "export_downloaded"
     ROUTE_DECISION_MADE = "route_decision_made"

@@ -139,6 +139,8 @@ async def test_downloads_are_audited(client: httpx.AsyncClient, services: Servic
     audit = (await client.get(f"{owner['base']}/audit", headers=owner["headers"])).json()["items"]
     downloads = [e for e in audit if e["action"] == "export.downloaded" and e["target_id"] == export_id]
     assert sorted(e["details"]["via"] for e in downloads) == ["link", "link", "stream"]
+    funnel = {record.row_key for record in services.activation.funnel(owner["tenant"])}
+    assert {"export_created", "export_downloaded"} <= funnel
 
 
 async def test_link_reads_the_pack_then_expires(

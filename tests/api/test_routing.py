@@ -205,6 +205,7 @@ async def test_live_routes_cite_their_evidence_runs_for_retention(
     answer = await client.post(f"{owner['base']}/route-decisions", json=body([cited.row_key]), headers=owner["headers"])
     assert answer.status_code == 201, answer.text
     assert services.route_decisions.cited_runs(owner["tenant"], owner["project"]) == {cited.row_key}
+    assert "route_decision_made" in {record.row_key for record in services.activation.funnel(owner["tenant"])}
     # The retention sweep asks the same question.
     assert services.retention.cited(owner["tenant"], owner["project"]) == {cited.row_key}
     clock.advance(timedelta(days=31))  # past the default 30-day expiry: no longer live

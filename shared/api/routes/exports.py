@@ -21,6 +21,7 @@ from shared.api.problems import ApiProblem, FieldError, not_found, problem_doc, 
 from shared.exports.importer import import_pack
 from shared.exports.models import EXPORT_ID_PATTERN, ExportCreate, ExportKind, ExportRecord, ExportStatus
 from shared.exports.verify import PackRefused
+from shared.lifecycle.activation import ActivationEvent
 from shared.services import Services
 from shared.storage import NotFound, read_only_link
 from shared.tenancy.roles import Role, Scope
@@ -183,6 +184,7 @@ async def create_export(
     record = await asyncio.to_thread(
         services.exports.create, access.tenant_id, access.project_id, body.kind, subject, access.caller.id
     )
+    await asyncio.to_thread(services.activation.note, access.tenant_id, ActivationEvent.EXPORT_CREATED)
     return Export.of(record)
 
 
@@ -194,6 +196,7 @@ async def _export(access: ProjectAccess, services: Services, export: str) -> Exp
 
 
 async def _audit(request: Request, access: ProjectAccess, services: Services, record: ExportRecord, via: str) -> None:
+    await asyncio.to_thread(services.activation.note, access.tenant_id, ActivationEvent.EXPORT_DOWNLOADED)
     await asyncio.to_thread(
         services.audit.record,
         access.tenant_id,

@@ -14,6 +14,7 @@ from shared.api.dependencies import ServicesDep
 from shared.api.paging import Cursor, Limit, PageOut
 from shared.api.problems import ApiProblem, FieldError, not_found, problem_doc, problem_example
 from shared.ids import new_id
+from shared.lifecycle.activation import ActivationEvent
 from shared.routing.decide import decide
 from shared.routing.evidence import EvidenceError, build_pools, load_runs, provenance, select_runs
 from shared.routing.models import (
@@ -242,6 +243,7 @@ async def create_decision(
             error.message,
             errors=[FieldError(path=error.path, message=error.message, type=error.kind)],
         ) from None
+    await asyncio.to_thread(services.activation.note, access.tenant_id, ActivationEvent.ROUTE_DECISION_MADE)
     return DecisionOut.of(stored)
 
 
