@@ -69,7 +69,3 @@ class RunSlots:
             state.local.pop(shard_id, None)
             if state.users <= 0:
                 del self._runs[run_id]
-
-    def active(self) -> int:
-        """How many runs have shards running here."""
-        return len(self._runs)

@@ -8,7 +8,7 @@ does not block the others.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,6 +117,3 @@ class TargetCaller:
         if self.credential is None:
             raise ValueError("a provider target needs a credential")
         return adapter_for(self.spec.provider)(self.http, self.credential, request)
-
-
-CredentialLoader = Callable[[str], Awaitable[ProviderCredential]]
