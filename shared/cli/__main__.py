@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from shared.cli.commands import login, routes, runs, suites
+from shared.cli.commands import exports, login, routes, runs, suites
 from shared.cli.errors import EXIT_LOCAL, CliError
 
 
@@ -36,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     suites.register(subparsers, common)
     runs.register(subparsers, common)
     routes.register(subparsers, common)
+    exports.register(subparsers, common)
     return parser
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -71,6 +72,25 @@ class Api:
         if response.status_code >= 400:
             raise problem_error(response)
         return response.json() if response.content else None
+
+    def download(self, path: str, target: Path) -> int:
+        """Stream a binary answer into `target` (written whole or not at all); returns the bytes written."""
+        partial = target.with_name(target.name + ".part")
+        try:
+            with self.http.stream("GET", path, headers={"Accept": "application/zip"}) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise problem_error(response)
+                written = 0
+                with partial.open("wb") as sink:
+                    for chunk in response.iter_bytes():
+                        sink.write(chunk)
+                        written += len(chunk)
+        except httpx.HTTPError as exc:
+            partial.unlink(missing_ok=True)
+            raise CliError(f"download from {self.base_url} failed: {_reason(exc)}", exit_code=EXIT_SERVER) from None
+        partial.replace(target)
+        return written
 
     def me(self) -> dict[str, Any]:
         """`GET /me`: who the key is."""

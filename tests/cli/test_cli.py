@@ -11,6 +11,7 @@ import os
 import stat
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -332,3 +333,35 @@ def test_routes_decide_and_show(stack: Stack, capsys: pytest.CaptureFixture[str]
     code, _, err = cli(capsys, "routes", "show", "no-such-task", *connection(stack))
     assert code == 2
     assert "Not found" in err
+
+
+def test_exports_create_and_download_a_pack(stack: Stack, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    suite_file = tmp_path / "questions.json"
+    suite_file.write_text(json.dumps(questions(10)))
+    code, out, err = cli(capsys, "suites", "push", str(suite_file), *connection(stack))
+    assert code == 0, err
+    target = {"provider": "sandbox", "model": "sandbox/fast-accurate", "sandbox": FAST}
+    code, out, err = cli(
+        capsys,
+        "runs", "start", "--suite", suite_id_of(out), "--version", version_of(out),
+        "--target-json", json.dumps(target), "--watch", "--poll", "0.2", *connection(stack),
+    )  # fmt: skip
+    assert code == 0, err
+    run_id = out.split("Run ")[1].split()[0]
+
+    pack = tmp_path / "pack.zip"
+    code, out, err = cli(
+        capsys, "exports", "create", "run", run_id, "--download", str(pack), "--poll", "0.2", *connection(stack)
+    )
+    assert code == 0, err
+    assert f"Saved {pack}" in out
+    with zipfile.ZipFile(pack) as archive:
+        names = set(archive.namelist())
+        assert {"manifest.json", "report.html", f"runs/{run_id}/results.jsonl"} <= names
+        lines = archive.read(f"runs/{run_id}/results.jsonl").decode().splitlines()
+    assert len(lines) == 10
+    assert not pack.with_name("pack.zip.part").exists()
+
+    code, _, err = cli(capsys, "exports", "create", "run", *connection(stack))
+    assert code == 1
+    assert "needs its id" in err
