@@ -9,14 +9,16 @@ import os
 import secrets
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
+from shared.api.app import create_api
 from shared.config import Settings, load_settings
 from shared.devhost.azurite import Azurite, AzuritePorts, free_ports
 from shared.devhost.openai_standin import OpenAIStandIn
@@ -228,3 +230,32 @@ def standin() -> Iterator[OpenAIStandIn]:
     """An OpenAI-compatible server on 127.0.0.1."""
     with OpenAIStandIn() as server:
         yield server
+
+
+@pytest.fixture
+def clock() -> MovableClock:
+    """The services' clock, moved by tests that need time to pass."""
+    return MovableClock()
+
+
+@pytest.fixture
+def services(settings: Settings, clock: MovableClock) -> Services:
+    """The services the app and the jobs run on."""
+    return Services(settings, clock=clock)
+
+
+@pytest.fixture
+def api(settings: Settings, services: Services) -> FastAPI:
+    """The application exactly as the Function App builds it."""
+    return create_api(settings, services)
+
+
+@pytest.fixture
+async def client(api: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client that calls the ASGI app directly (lifespan run, as the host does on first request)."""
+    transport = httpx.ASGITransport(app=api)
+    async with (
+        api.router.lifespan_context(api),
+        httpx.AsyncClient(transport=transport, base_url="http://testserver") as client,
+    ):
+        yield client

@@ -1,50 +1,17 @@
-"""Fixtures for lifecycle tests: the real app over the session's Azurite, a movable clock, a populated project."""
+"""Fixtures for lifecycle tests: a populated project and its owner (the app fixtures are in tests/conftest.py)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
-from shared.api.app import create_api
-from shared.config import Settings
 from shared.services import Services
 from shared.storage import blob_path
-from tests.conftest import MovableClock, TokenFactory
+from tests.conftest import TokenFactory
 from tests.routing.seed import SeedTarget, seed_run
 from tests.support.api import bearer, create_key, create_project
-
-
-@pytest.fixture
-def clock() -> MovableClock:
-    """The services' clock, moved by retention tests."""
-    return MovableClock()
-
-
-@pytest.fixture
-def services(settings: Settings, clock: MovableClock) -> Services:
-    """The services the app and the jobs run on."""
-    return Services(settings, clock=clock)
-
-
-@pytest.fixture
-def api(settings: Settings, services: Services) -> FastAPI:
-    """The application exactly as the Function App builds it."""
-    return create_api(settings, services)
-
-
-@pytest.fixture
-async def client(api: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client calling the ASGI app in process (lifespan run, so storage exists)."""
-    transport = httpx.ASGITransport(app=api)
-    async with (
-        api.router.lifespan_context(api),
-        httpx.AsyncClient(transport=transport, base_url="http://testserver") as client,
-    ):
-        yield client
 
 
 async def populate(client: httpx.AsyncClient, services: Services, headers: dict[str, str], name: str) -> dict[str, Any]:
