@@ -288,6 +288,9 @@ class RouteDecisionRecord(TableModel):
     # Set once, when a newer decision for the task is stored; the content blob never changes.
     superseded_by: str | None = None
     superseded_at: datetime | None = None
+    # Set once, when a drift event hits the evidence of the decision while it is the current route.
+    drift_event_id: str | None = None
+    drifted_at: datetime | None = None
 
 
 class RouteTarget(BaseModel):
@@ -310,3 +313,7 @@ class CurrentRouteRecord(TableModel):
     decided_at: datetime
     expires_at: datetime
     content_sha256: str
+    # Set by a drift event on the decision's evidence (`shared.trends.drift`); a new decision's row
+    # replaces this one whole, which clears it.
+    drift_event_id: str | None = None
+    drifted_at: datetime | None = None

@@ -8,6 +8,9 @@ Writing a decision, in an order that never leaves a reader with a row whose cont
 4. the predecessor's row gets `superseded_by` (a field on the metadata row; its blob is untouched).
 A crash between 3 and 4 leaves an old row without `superseded_by`; the current route still names the
 newest decision, which is what gateways read.
+
+A drift event on a decision's evidence marks the current route row and the decision's row (`mark_drifted`);
+the next decision for the task writes a fresh route row, which clears the mark.
 """
 
 from __future__ import annotations
@@ -19,7 +22,17 @@ from dataclasses import dataclass
 
 from shared.clock import Clock
 from shared.routing.models import CurrentRouteRecord, Decision, RouteDecisionRecord, RouteTarget
-from shared.storage import BlobContainer, ConcurrencyError, Conflict, ModelTable, Page, StorageAccount, blob_path, where
+from shared.storage import (
+    BlobContainer,
+    ConcurrencyError,
+    Conflict,
+    ModelTable,
+    NotFound,
+    Page,
+    StorageAccount,
+    blob_path,
+    where,
+)
 from shared.storage.catalog import CURRENT_ROUTES_TABLE, DECISIONS_CONTAINER, ROUTE_DECISIONS_TABLE
 from shared.suites.canonical import canonical_json
 from shared.tenancy.records import scope_key
@@ -146,6 +159,34 @@ class DecisionStore:
     def current(self, tenant_id: str, project_id: str, task: str) -> CurrentRouteRecord | None:
         """The task's current route: one point read."""
         return self.routes.find(scope_key(tenant_id, project_id), task)
+
+    def mark_drifted(self, tenant_id: str, project_id: str, task: str, decision_id: str, event_id: str) -> bool:
+        """Mark the task's current route stale by drift event `event_id` while it still carries `decision_id`
+        (ETag-guarded merge), then note the event on the decision's row (its blob is untouched).
+
+        The first drift event that hits a route is the one it keeps. False when the route moved on to
+        another decision or was already marked; the decision's row is then still brought in line.
+        """
+        partition = scope_key(tenant_id, project_id)
+        for _ in range(5):
+            route = self.routes.find(partition, task)
+            if route is None or route.decision_id != decision_id:
+                return False
+            marked = route.drift_event_id is None
+            if marked:
+                change = {"drift_event_id": event_id, "drifted_at": self.clock.now()}
+                try:
+                    self.routes.table.update(
+                        {"PartitionKey": partition, "RowKey": task, **change}, etag=route.etag or "*", mode="merge"
+                    )
+                except (ConcurrencyError, NotFound):
+                    continue  # a new decision (or another drift) landed meanwhile: look again
+            else:
+                change = {"drift_event_id": route.drift_event_id, "drifted_at": route.drifted_at or self.clock.now()}
+            # Idempotent: repeats what a crash between the two writes may have left undone.
+            self.decisions.table.upsert({"PartitionKey": partition, "RowKey": decision_id, **change}, mode="merge")
+            return marked
+        raise ConcurrencyError(f"route {task} kept changing while marking it drifted")
 
     def cited_runs(self, tenant_id: str, project_id: str) -> set[str]:
         """Run ids the project's live routes rest on (current and not expired): retention keeps them."""

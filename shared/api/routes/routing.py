@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Path, Query
 from pydantic import BaseModel, Field
@@ -34,6 +34,18 @@ from shared.tenancy.roles import Role, Scope
 decisions_router = APIRouter(prefix="/projects/{project}/route-decisions", tags=["routes"])
 routes_router = APIRouter(prefix="/projects/{project}/routes", tags=["routes"])
 
+StaleReason = Literal["expired", "drift"]
+
+
+def _staleness(expires_at: datetime, drift_event_id: str | None, now: datetime) -> tuple[bool, StaleReason | None]:
+    """Stale by drift (a drift event hit the evidence) or, failing that, by expiry."""
+    if drift_event_id is not None:
+        return True, "drift"
+    if now > expires_at:
+        return True, "expired"
+    return False, None
+
+
 ReadAccess = Annotated[ProjectAccess, Depends(project_access(Role.VIEWER, Scope.ROUTES_READ))]
 WriteAccess = Annotated[ProjectAccess, Depends(project_access(Role.MEMBER, Scope.RUNS_WRITE))]
 DecisionId = Annotated[str, Path(pattern=DECISION_ID_PATTERN, description="Decision id (`rdc_...`).")]
@@ -48,18 +60,28 @@ class DecisionOut(BaseModel):
     supersedes: str | None
     superseded_by: str | None = Field(description="The newer decision for the task, once there is one.")
     superseded_at: datetime | None
+    stale: bool = Field(description="True once the decision has expired or a drift event hit its evidence.")
+    stale_reason: StaleReason | None = Field(
+        description="`drift` when a drift event hit the evidence while the decision was current, else `expired` "
+        "when past `expires_at`."
+    )
+    drift_event_id: str | None = Field(description="The drift event that made it stale (see `.../drift-events`).")
     decision: Decision
 
     @classmethod
-    def of(cls, stored: StoredDecision) -> DecisionOut:
-        """The public view of a stored decision."""
+    def of(cls, stored: StoredDecision, now: datetime) -> DecisionOut:
+        """The public view of a stored decision at time `now`."""
         r = stored.record
+        stale, reason = _staleness(r.expires_at, r.drift_event_id, now)
         return cls(
             id=r.row_key,
             content_sha256=r.content_sha256,
             supersedes=r.supersedes,
             superseded_by=r.superseded_by,
             superseded_at=r.superseded_at,
+            stale=stale,
+            stale_reason=reason,
+            drift_event_id=r.drift_event_id,
             decision=stored.decision,
         )
 
@@ -76,6 +98,7 @@ class DecisionListItem(BaseModel):
     content_sha256: str
     supersedes: str | None
     superseded_by: str | None
+    drift_event_id: str | None = Field(description="Set when a drift event hit the evidence while it was current.")
 
     @classmethod
     def of(cls, r: RouteDecisionRecord) -> DecisionListItem:
@@ -90,6 +113,7 @@ class DecisionListItem(BaseModel):
             content_sha256=r.content_sha256,
             supersedes=r.supersedes,
             superseded_by=r.superseded_by,
+            drift_event_id=r.drift_event_id,
         )
 
 
@@ -103,14 +127,18 @@ class RouteOut(BaseModel):
     fallbacks: list[RouteTarget]
     decided_at: datetime
     expires_at: datetime
-    stale: bool = Field(description="True once the decision has expired; decide again.")
-    stale_reason: str | None = Field(description="`expired` when past `expires_at` (evidence drift: not yet).")
+    stale: bool = Field(description="True once the decision has expired or a drift event hit its evidence.")
+    stale_reason: StaleReason | None = Field(
+        description="`drift` when a drift event hit the decision's evidence (see `drift_event_id`), else "
+        "`expired` when past `expires_at`; decide again either way."
+    )
+    drift_event_id: str | None = Field(description="The drift event that made the route stale.")
     content_sha256: str
 
     @classmethod
     def of(cls, r: CurrentRouteRecord, now: datetime) -> RouteOut:
         """The public view of a current route at time `now`."""
-        expired = now > r.expires_at
+        stale, reason = _staleness(r.expires_at, r.drift_event_id, now)
         return cls(
             task=r.row_key,
             decision_id=r.decision_id,
@@ -119,8 +147,9 @@ class RouteOut(BaseModel):
             fallbacks=r.fallbacks,
             decided_at=r.decided_at,
             expires_at=r.expires_at,
-            stale=expired,
-            stale_reason="expired" if expired else None,
+            stale=stale,
+            stale_reason=reason,
+            drift_event_id=r.drift_event_id,
             content_sha256=r.content_sha256,
         )
 
@@ -244,7 +273,7 @@ async def create_decision(
             errors=[FieldError(path=error.path, message=error.message, type=error.kind)],
         ) from None
     await asyncio.to_thread(services.activation.note, access.tenant_id, ActivationEvent.ROUTE_DECISION_MADE)
-    return DecisionOut.of(stored)
+    return DecisionOut.of(stored, services.clock.now())
 
 
 @decisions_router.get(
@@ -273,7 +302,8 @@ async def list_decisions(
     response_model=DecisionOut,
     summary="Get a route decision (viewer)",
     description="The decision's content exactly as stored, after checking it against its SHA-256; a blob that "
-    "no longer matches is refused (500, `integrity`), never served.",
+    "no longer matches is refused (500, `integrity`), never served. `stale` with `stale_reason` `drift` (and "
+    "`drift_event_id`) when a drift event hit its evidence while it was the current route, else `expired`.",
     responses={500: _TAMPERED},
 )
 async def get_decision(decision: DecisionId, access: ReadAccess, services: ServicesDep) -> DecisionOut:
@@ -284,7 +314,7 @@ async def get_decision(decision: DecisionId, access: ReadAccess, services: Servi
         raise ApiProblem(500, "integrity", "Stored decision failed its integrity check", str(error)) from None
     if stored is None:
         raise not_found("decision")
-    return DecisionOut.of(stored)
+    return DecisionOut.of(stored, services.clock.now())
 
 
 @routes_router.get(
@@ -292,8 +322,9 @@ async def get_decision(decision: DecisionId, access: ReadAccess, services: Servi
     response_model=RouteOut,
     summary="Get a task's current route (viewer)",
     description="What a gateway calls: the chosen target and fallbacks of the task's latest decision, read with "
-    "one point read. `stale` is true once the decision has expired (`stale_reason`: `expired`); evidence drift "
-    "does not mark routes stale yet. 404 when no decision exists for the task.",
+    "one point read. `stale` is true once a drift event hit the decision's evidence (`stale_reason`: `drift`, "
+    "with `drift_event_id`) or the decision has expired (`expired`); a new decision for the task clears it. "
+    "404 when no decision exists for the task.",
 )
 async def get_route(task: TaskKey, access: ReadAccess, services: ServicesDep) -> RouteOut:
     """The current route."""

@@ -75,14 +75,14 @@ def decide(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def show(args: argparse.Namespace, out: TextIO) -> int:
-    """The current route: chosen target, fallbacks, and whether it has expired."""
+    """The current route: chosen target, fallbacks, and whether it is stale (expired or drifted)."""
     with Api(resolve(args.base_url, args.api_key)) as api:
         route = api.call("GET", f"{api.project()}/routes/{args.task}")
     chosen = route["chosen"]
     print(f"Route {route['task']} ({route['status']}, decision {route['decision_id']})", file=out)
     print(f"  chosen:    {chosen['target'] if chosen else '(none)'}", file=out)
     print(f"  fallbacks: {', '.join(t['target'] for t in route['fallbacks']) or '(none)'}", file=out)
-    state = f"EXPIRED ({route['stale_reason']}): decide again" if route["stale"] else "current"
+    state = f"STALE ({route['stale_reason']}): decide again" if route["stale"] else "current"
     print(f"  decided {route['decided_at']}, expires {route['expires_at']}: {state}", file=out)
     return 0
 
