@@ -38,6 +38,7 @@ from shared.tenancy.api_key_store import ApiKeyStore
 from shared.tenancy.audit import AuditLog
 from shared.tenancy.projects import ProjectStore
 from shared.tenancy.tenants import TenantDirectory
+from shared.trends.rollup import Rollup
 
 
 class Services:
@@ -168,6 +169,11 @@ class Services:
         """The daily retention sweep."""
         return RetentionSweeper(self.storage, self.audit, self.clock, cited=self.route_decisions.cited_runs)
 
+    @cached_property
+    def rollup(self) -> Rollup:
+        """The incremental trends rollup (the five-minute timer); drift detection hooks in after it."""
+        return Rollup(self.storage, self.clock)
+
     def prices(self, tenant_id: str, project_id: str) -> PriceTable:
         """The prices a project's costs use: the shipped table with the project's overrides."""
         return project_price_table(self.price_overrides, tenant_id, project_id)
@@ -208,5 +214,6 @@ class Services:
             self.exports,
             self.activation,
             self.deletion_queue,
+            self.rollup,
         ):
             store.ensure()

@@ -33,7 +33,11 @@ from shared.storage.catalog import (
     PACKS_CONTAINER,
     PRICE_OVERRIDES_TABLE,
     RESULTS_TABLE,
+    ROLLUP_PARTS_TABLE,
+    ROLLUP_WATERMARKS_TABLE,
+    ROLLUPS_TABLE,
     ROUTE_DECISIONS_TABLE,
+    RUN_COMPLETIONS_TABLE,
     RUN_SHARDS_TABLE,
     RUNS_TABLE,
     SUITE_VERSIONS_TABLE,
@@ -43,6 +47,7 @@ from shared.storage.catalog import (
 from shared.tenancy.api_key_store import INDEX_ROW
 from shared.tenancy.audit import Actor, AuditLog
 from shared.tenancy.records import DeletionRecord
+from shared.trends.rollup import Rollup
 
 log = logging.getLogger("tokenroute.lifecycle")
 
@@ -61,6 +66,10 @@ PROJECT_TABLES: tuple[str, ...] = (
     ROUTE_DECISIONS_TABLE,
     CURRENT_ROUTES_TABLE,
     EXPORTS_TABLE,
+    RUN_COMPLETIONS_TABLE,
+    ROLLUP_PARTS_TABLE,
+    ROLLUPS_TABLE,
+    ROLLUP_WATERMARKS_TABLE,
 )
 # Containers whose blobs of a project sit under `<tenant>/<project>/`.
 PROJECT_CONTAINERS: tuple[str, ...] = (SUITES_CONTAINER, OUTPUTS_CONTAINER, DECISIONS_CONTAINER, PACKS_CONTAINER)
@@ -94,6 +103,7 @@ class Purger:
         self.key_index = Table(account, API_KEY_INDEX_TABLE)
         self.tables = {name: Table(account, name) for name in PROJECT_TABLES}
         self.containers = {name: BlobContainer(account, name) for name in PROJECT_CONTAINERS}
+        self.rollup = Rollup(account, clock)
         # Lists, not tuples: tests insert a step that fails, to prove a retry finishes the work.
         self.steps: dict[DeletionKind, list[Step]] = {
             "project": self._project_steps(),
@@ -130,7 +140,14 @@ class Purger:
                 f"blobs:{OUTPUTS_CONTAINER}",
                 _blobs(self.containers[OUTPUTS_CONTAINER], lambda t: (t.tenant_id, t.project_id, t.resource_id)),
             ),
+            # The run's trend parts sit in its suite's series; the next rollup removes them and
+            # recomputes the points they fed (counted there, so this step deletes nothing itself).
+            Step("trends", self._forget_in_trends),
         ]
+
+    def _forget_in_trends(self, target: Target) -> int:
+        self.rollup.record_deletion(target.tenant_id, target.project_id, target.resource_id)
+        return 0
 
     def _suite_steps(self) -> list[Step]:
         def suite_partition(t: Target) -> str:

@@ -32,6 +32,8 @@ from typing import Any
 import httpcore
 import httpx
 
+from shared.providers.asyncio_backend import AsyncioBackend
+
 logger = logging.getLogger("tokenroute.providers.egress")
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -239,7 +241,7 @@ class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
     ) -> None:
         self._allow_private = allow_private
         self._resolver = resolver
-        self._inner = inner if inner is not None else httpcore.AnyIOBackend()
+        self._inner = inner if inner is not None else AsyncioBackend()
 
     async def _addresses(self, host: str, port: int) -> list[str]:
         literal = literal_address(host)

@@ -12,14 +12,16 @@ import contextlib
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from shared.clock import Clock
 from shared.runs.models import RunRecord, RunStatus, ShardMessage, ShardRecord, ShardStatus
 from shared.runs.sharding import ShardPlan, target_id
-from shared.storage import ConcurrencyError, ModelTable, Page, QueueSender, StorageAccount, StorageError
-from shared.storage.catalog import RUN_SHARDS_QUEUE, RUN_SHARDS_TABLE, RUNS_TABLE
+from shared.storage import ConcurrencyError, Conflict, ModelTable, Page, QueueSender, StorageAccount, StorageError
+from shared.storage.catalog import RUN_COMPLETIONS_TABLE, RUN_SHARDS_QUEUE, RUN_SHARDS_TABLE, RUNS_TABLE
 from shared.tenancy.records import scope_key
+from shared.trends.models import RunCompletionRecord, completion_row_key
 
 
 def shard_partition(tenant_id: str, project_id: str, run_id: str) -> str:
@@ -47,12 +49,14 @@ class RunStore:
         self.runs = ModelTable(account, RUNS_TABLE, RunRecord)
         self.shards = ModelTable(account, RUN_SHARDS_TABLE, ShardRecord)
         self.queue = QueueSender(account, RUN_SHARDS_QUEUE)
+        self.completions = ModelTable(account, RUN_COMPLETIONS_TABLE, RunCompletionRecord)
         self.clock = clock
 
     def ensure(self) -> None:
         """Create the tables and queues (idempotent)."""
         self.runs.ensure()
         self.shards.ensure()
+        self.completions.ensure()
         self.queue.ensure()
 
     def create(self, run: RunRecord, plans: list[ShardPlan]) -> None:
@@ -155,15 +159,30 @@ class RunStore:
             status, reason = final_status(run, shards)
             if status is None or run.status == status:
                 return run
-            finished = run.model_copy(
-                update={"status": status, "status_reason": reason, "finished_at": self.clock.now()}
-            )
+            now = self.clock.now()
+            finished = run.model_copy(update={"status": status, "status_reason": reason, "finished_at": now})
+            # The trends feed first: a crash after it leaves a completion the rollup skips (the run is not
+            # terminal), a crash before it leaves the run unfinished, so no finished run is ever missed.
+            self._record_completion(finished, status, now)
             try:
                 self.runs.update(finished, etag=run.etag or "*")
                 return finished
             except ConcurrencyError:
                 continue  # someone else changed the run meanwhile: look again
         return self.find(tenant_id, project_id, run_id)
+
+    def _record_completion(self, run: RunRecord, status: RunStatus, finished_at: datetime) -> None:
+        """Append the run's end to `runcompletions` (a retried insert of the same row is a no-op)."""
+        record = RunCompletionRecord(
+            partition_key=run.partition_key,
+            row_key=completion_row_key(finished_at, run.row_key),
+            run_id=run.row_key,
+            suite_id=run.suite_id,
+            status=status,
+            finished_at=finished_at,
+        )
+        with contextlib.suppress(Conflict):
+            self.completions.insert(record)
 
     def mark_running(self, run: RunRecord) -> None:
         """Queued -> running, once (a lost race just means another worker did it)."""
