@@ -36,9 +36,9 @@ from shared.devhost.functions import (
 )
 from shared.devhost.host_config import HostConfig, HostTuning
 from shared.devhost.http_server import HttpDispatcher, HttpRoute, HttpServer
-from shared.devhost.ncrontab import parse_schedule
 from shared.devhost.queue_listener import POISON_SUFFIX, QueueListener
 from shared.devhost.timers import TimerRunner
+from shared.schedules.ncrontab import parse_schedule
 
 log = logging.getLogger("tokenroute.devhost")
 

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from azure.functions.timer import TimerRequest
 
 from shared.devhost.functions import FunctionSpec, InvocationContext, Invoker
-from shared.devhost.ncrontab import Schedule
+from shared.schedules.ncrontab import Schedule
 
 log = logging.getLogger("tokenroute.devhost.timers")
 

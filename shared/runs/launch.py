@@ -13,6 +13,7 @@ from shared.runs.models import RunCreate, RunRecord, RunStatus
 from shared.runs.planning import Estimate, check_targets, estimate_run
 from shared.runs.sharding import plan_shards
 from shared.runs.store import RunStore
+from shared.suites.models import SuiteContent
 from shared.suites.store import SuiteStore
 
 
@@ -34,12 +35,19 @@ class Launcher:
     runs: RunStore
     clock: Clock
 
-    def start(
-        self, tenant_id: str, project_id: str, request: RunCreate, created_by: str, prices: PriceTable
-    ) -> tuple[RunRecord, Estimate]:
-        """Validate, estimate, store the run and its shards, enqueue them. Raises `PlanError`,
-        `BudgetExceeded`, or `NotFound` for a suite or version that is not in the project."""
+    def check(
+        self, tenant_id: str, project_id: str, request: RunCreate, prices: PriceTable
+    ) -> tuple[SuiteContent, Estimate]:
+        """Validate and estimate without storing anything (also how a schedule is checked). Raises
+        `PlanError`, `BudgetExceeded`, or `NotFound` for a suite or version that is not in the project."""
         content = self.suites.get_version_content(tenant_id, project_id, request.suite_id, request.version)
+        return content, self.check_content(tenant_id, project_id, content, request, prices)
+
+    def check_content(
+        self, tenant_id: str, project_id: str, content: SuiteContent, request: RunCreate, prices: PriceTable
+    ) -> Estimate:
+        """`check` for a suite version not stored yet (an import checks its replay before creating the
+        suite). Raises `PlanError` or `BudgetExceeded`."""
         credentials: dict[str, str] = {}
         for target in request.targets:
             if target.credential_id is not None:
@@ -50,10 +58,27 @@ class Launcher:
         estimate = estimate_run(content, request, prices)
         if request.budget_usd is not None and estimate.total_usd > request.budget_usd:
             raise BudgetExceeded(estimate, request.budget_usd)
+        return estimate
+
+    def start(
+        self,
+        tenant_id: str,
+        project_id: str,
+        request: RunCreate,
+        created_by: str,
+        prices: PriceTable,
+        *,
+        run_id: str | None = None,
+        schedule_id: str | None = None,
+    ) -> tuple[RunRecord, Estimate]:
+        """Validate, estimate, store the run and its shards, enqueue them; raises as `check` does.
+
+        A schedule passes the `run_id` its firing claimed, so a retried launch cannot make a second run."""
+        content, estimate = self.check(tenant_id, project_id, request, prices)
         plans = plan_shards(len(content.cases), len(request.targets))
         run = RunRecord(
             partition_key=f"{tenant_id}~{project_id}",
-            row_key=new_id("run"),
+            row_key=run_id or new_id("run"),
             suite_id=request.suite_id,
             version=request.version,
             targets=request.targets,
@@ -69,6 +94,7 @@ class Launcher:
             price_version=estimate.price_version,
             created_at=self.clock.now(),
             created_by=created_by,
+            schedule_id=schedule_id,
         )
         self.runs.create(run, plans)
         return run, estimate

@@ -152,6 +152,7 @@ class RunRecord(TableModel):
     created_by: str
     finished_at: datetime | None = None
     cancel_requested_at: datetime | None = None
+    schedule_id: str | None = None  # set when a schedule started the run
 
 
 class ShardRecord(TableModel):

@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 import azure.functions as func
 
 from shared.devhost.functions import Invoker, discover
-from shared.devhost.ncrontab import parse_schedule
 from shared.devhost.timers import TimerRunner
+from shared.schedules.ncrontab import parse_schedule
 
 
 async def test_run_on_startup_then_schedule_then_past_due_after_a_blocked_loop() -> None:

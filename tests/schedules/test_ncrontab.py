@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from shared.devhost.ncrontab import CronSchedule, IntervalSchedule, parse_schedule
+from shared.schedules.ncrontab import CronSchedule, IntervalSchedule, parse_schedule
 
 
 def at(text: str) -> datetime:

@@ -87,7 +87,7 @@ async def delete_run(run: RunId, access: AdminAccess, services: ServicesDep, req
 
 @router.delete("/suites/{suite}", status_code=204, summary="Delete a suite (admin)")
 async def delete_suite(suite: SuiteId, access: AdminAccess, services: ServicesDep, request: Request) -> Response:
-    """The suite answers 404 at once; its versions (rows and blobs) are removed by a queued job.
+    """The suite answers 404 at once; its versions (rows and blobs) and schedules are removed by a queued job.
 
     Runs made from the suite keep their results; they can no longer be retried.
     """

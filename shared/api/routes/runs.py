@@ -104,6 +104,7 @@ class Run(BaseModel):
     created_by: str
     finished_at: datetime | None
     cancel_requested_at: datetime | None
+    schedule_id: str | None = Field(default=None, description="The schedule that started the run, if any.")
     progress: ProgressOut | None = None
 
     @classmethod
@@ -129,6 +130,7 @@ class Run(BaseModel):
             created_by=record.created_by,
             finished_at=record.finished_at,
             cancel_requested_at=record.cancel_requested_at,
+            schedule_id=record.schedule_id,
             progress=ProgressOut(**progress.__dict__) if progress else None,
         )
 
