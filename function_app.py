@@ -10,6 +10,7 @@ from shared.api.app import create_api
 from shared.config import load_settings
 from shared.jobs.credentials import credential_blueprint
 from shared.jobs.exports import export_blueprint
+from shared.jobs.intelligence import intelligence_blueprint
 from shared.jobs.lifecycle import lifecycle_blueprint
 from shared.jobs.runs import run_blueprint
 from shared.observability.logs import configure_logging
@@ -26,3 +27,4 @@ app.register_functions(run_blueprint(services))
 app.register_functions(credential_blueprint(services))
 app.register_functions(lifecycle_blueprint(services))
 app.register_functions(export_blueprint(services))
+app.register_functions(intelligence_blueprint(services))

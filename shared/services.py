@@ -38,6 +38,8 @@ from shared.tenancy.api_key_store import ApiKeyStore
 from shared.tenancy.audit import AuditLog
 from shared.tenancy.projects import ProjectStore
 from shared.tenancy.tenants import TenantDirectory
+from shared.trends.drift import DriftDetector
+from shared.trends.intelligence import IntelligencePublisher
 from shared.trends.rollup import Rollup
 
 
@@ -170,9 +172,19 @@ class Services:
         return RetentionSweeper(self.storage, self.audit, self.clock, cited=self.route_decisions.cited_runs)
 
     @cached_property
+    def drift(self) -> DriftDetector:
+        """Drift detection (the rollup's hook) and the drift events it stores."""
+        return DriftDetector(self.storage, self.clock, runs=self.runs, decisions=self.route_decisions)
+
+    @cached_property
+    def intelligence(self) -> IntelligencePublisher:
+        """The opt-in cross-tenant aggregates: the daily publication and its reader."""
+        return IntelligencePublisher(self.storage, self.clock)
+
+    @cached_property
     def rollup(self) -> Rollup:
         """The incremental trends rollup (the five-minute timer); drift detection hooks in after it."""
-        return Rollup(self.storage, self.clock)
+        return Rollup(self.storage, self.clock, after_rollup=self.drift.after_rollup)
 
     def prices(self, tenant_id: str, project_id: str) -> PriceTable:
         """The prices a project's costs use: the shipped table with the project's overrides."""
@@ -215,5 +227,7 @@ class Services:
             self.activation,
             self.deletion_queue,
             self.rollup,
+            self.drift,
+            self.intelligence,
         ):
             store.ensure()

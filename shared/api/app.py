@@ -19,9 +19,11 @@ from shared.api.routes import (
     api_keys,
     audit,
     credentials,
+    drift,
     events,
     exports,
     health,
+    intelligence,
     lifecycle,
     me,
     pricing,
@@ -35,6 +37,7 @@ from shared.services import Services
 from shared.suites.models import SuiteContent
 
 # The Functions host serves HTTP functions under host.json's routePrefix; the ASGI app sees full paths.
+from shared.exports.importer import ImportReplay
 API_PREFIX = "/api"
 V1_PREFIX = "/api/v1"
 MAX_BODY_BYTES = 8 * 1024 * 1024
@@ -42,6 +45,9 @@ MAX_BODY_BYTES = 8 * 1024 * 1024
 DESCRIPTION = """Benchmark intelligence for teams that call LLMs: suites, runs, statistics, trends, route
 decisions and benchmark packs.
 
+# A pack import streams to a temporary file, so it may be far larger (bounded still).
+MAX_IMPORT_BYTES = 256 * 1024 * 1024
+IMPORT_PATH = rf"{V1_PREFIX}/projects/[^/]+/imports"
 **Authentication.** Every route but `/api/health` needs a caller: a project API key as
 `Authorization: Bearer trk_...` (or `X-API-Key: trk_...`), or a Clerk session token as a bearer token.
 An API key belongs to one project; another project answers 404, as a missing one does.
@@ -64,8 +70,9 @@ SECURITY_SCHEMES: dict[str, Any] = {
 }
 
 
-# Models of request bodies that routes parse themselves (`POST .../suites/{suite}/versions`).
-EXTRA_SCHEMAS: tuple[type[BaseModel], ...] = (SuiteContent,)
+# Models of request bodies and headers that routes parse themselves (`POST .../suites/{suite}/versions`,
+# the replay header of `POST .../imports`).
+EXTRA_SCHEMAS: tuple[type[BaseModel], ...] = (SuiteContent, ImportReplay)
 
 
 def _openapi_document(app: FastAPI) -> dict[str, Any]:
@@ -124,8 +131,10 @@ def _resolved(response: dict[str, Any]) -> dict[str, Any]:
     return {"description": response["description"], "content": content}
 
 
-def create_api(settings: Settings, services: Services | None = None) -> FastAPI:
-    """Build the API with its routes, error model and middleware."""
+def create_api(
+    settings: Settings, services: Services | None = None, *, max_import_bytes: int = MAX_IMPORT_BYTES
+) -> FastAPI:
+    """Build the API with its routes, error model and middleware (`max_import_bytes`: tests lower it)."""
     services = services or Services(settings)
 
     @asynccontextmanager
@@ -146,7 +155,9 @@ def create_api(settings: Settings, services: Services | None = None) -> FastAPI:
     )
     app.state.services = services
     install_problem_handlers(app)
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=MAX_BODY_BYTES)
+    app.add_middleware(
+        RequestContextMiddleware, max_body_bytes=MAX_BODY_BYTES, streamed={IMPORT_PATH: max_import_bytes}
+    )
     app.include_router(health.router, prefix=API_PREFIX)
     for router in (me.router, projects.router, api_keys.router, audit.router, suites.router, runs.router):
         app.include_router(router, prefix=V1_PREFIX)
@@ -154,6 +165,8 @@ def create_api(settings: Settings, services: Services | None = None) -> FastAPI:
         app.include_router(router, prefix=V1_PREFIX)
     for router in (routing.decisions_router, routing.routes_router, exports.router):
         app.include_router(router, prefix=V1_PREFIX)
+    app.include_router(drift.router, prefix=V1_PREFIX)
+    app.include_router(intelligence.router, prefix=V1_PREFIX)
     # The docs page and its vendored assets: not API operations, so outside the OpenAPI document.
     app.include_router(docs.router, prefix=API_PREFIX)
     app.openapi = lambda: _openapi_document(app)  # type: ignore[method-assign]

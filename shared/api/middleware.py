@@ -1,4 +1,4 @@
-"""The outermost layer of the HTTP API: request id, body size limit, access log, last-resort 500.
+"""The outermost layer of the HTTP API: request id, body size limits, access log, last-resort 500.
 
 It is a pure ASGI middleware so that it also catches what FastAPI's exception handlers do not:
 Starlette re-raises unhandled exceptions after answering, which inside the Functions host
@@ -11,6 +11,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -47,11 +48,20 @@ def _content_length(scope: Scope) -> int | None:
 
 
 class RequestContextMiddleware:
-    """Gives every request an id (echoed in `X-Request-Id`), bounds its body and logs its outcome."""
+    """Gives every request an id (echoed in `X-Request-Id`), bounds its body and logs its outcome.
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    `streamed` maps path patterns to their own, larger limits: those bodies are not buffered here
+    but passed on as they arrive (the route spools them to disk), counted, and cut off at the limit.
+    """
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int, streamed: Mapping[str, int] | None = None) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.streamed = [(re.compile(pattern), limit) for pattern, limit in (streamed or {}).items()]
+
+    def _streamed_limit(self, scope: Scope) -> int | None:
+        path = scope.get("path", "")
+        return next((limit for pattern, limit in self.streamed if pattern.fullmatch(path)), None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -90,17 +100,34 @@ class RequestContextMiddleware:
         async def replay() -> Message:
             return buffered.pop(0) if buffered else await receive()
 
+        streamed_limit = self._streamed_limit(scope)
+        limit = self.max_body_bytes if streamed_limit is None else streamed_limit
+        received = 0
+
+        async def counted() -> Message:
+            # A streamed body is cut off as soon as it passes its limit (the route is reading it).
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge
+            return message
+
         with log_context(request_id=request_id, function="http"):
             try:
                 declared = _content_length(scope)
-                if declared is not None and declared > self.max_body_bytes:
+                if declared is not None and declared > limit:
                     raise BodyTooLarge
-                buffered = await read_body()
-                await self.app(scope, replay, send_with_id)
+                if streamed_limit is None:
+                    buffered = await read_body()
+                    await self.app(scope, replay, send_with_id)
+                else:
+                    await self.app(scope, counted, send_with_id)
             except BodyTooLarge:
                 if not response_started:
                     response = problem_response(
-                        413, "payload-too-large", "Payload too large", f"The body exceeds {self.max_body_bytes} bytes."
+                        413, "payload-too-large", "Payload too large", f"The body exceeds {limit} bytes."
                     )
                     await response(scope, receive, send_with_id)
             except Exception:

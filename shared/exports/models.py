@@ -29,6 +29,7 @@ class ExportStatus(StrEnum):
     READY = "ready"
     FAILED = "failed"
 
+    EXPIRED = "expired"  # the pack was deleted (its lifetime or the project's retention); the row remains
 
 class ExportCreate(BaseModel):
     """A request to export one thing of the project as a benchmark pack."""
@@ -68,5 +69,6 @@ class ExportMessage(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     tenant_id: str = Field(pattern=r"^ten_[a-z2-7]{20}$")
+    expired_at: datetime | None = None
     project_id: str = Field(pattern=r"^prj_[a-z2-7]{20}$")
     export_id: str = Field(pattern=EXPORT_ID_PATTERN)

@@ -1,4 +1,5 @@
-"""Queue functions of exports: one `exports` message builds one pack; its poison twin marks it failed."""
+"""Export functions: one `exports` message builds one pack, its poison twin marks it failed, and a daily
+timer deletes packs past their lifetime."""
 
 from __future__ import annotations
 
@@ -9,12 +10,16 @@ import azure.functions as func
 from pydantic import ValidationError
 
 from shared.exports.builder import handle
+from shared.exports.expiry import expire_lifetime
 from shared.exports.models import ExportMessage, ExportStatus
 from shared.services import Services
 from shared.storage.catalog import EXPORTS_QUEUE
 from shared.storage.names import poison_name
 
 log = logging.getLogger("tokenroute.jobs")
+
+# Daily at 03:30 UTC (six-field NCRONTAB: seconds first), after the retention sweep.
+EXPIRY_SCHEDULE = "0 30 3 * * *"
 
 
 def _message(msg: func.QueueMessage) -> ExportMessage | None:
@@ -51,5 +56,12 @@ def export_blueprint(services: Services) -> func.Blueprint:
         message = _message(msg)
         if message is not None:
             await asyncio.to_thread(give_up, services, message)
+
+    @blueprint.function_name("expire_packs")
+    @blueprint.timer_trigger(arg_name="timer", schedule=EXPIRY_SCHEDULE)
+    async def expire_packs(timer: func.TimerRequest) -> None:
+        del timer  # the schedule is all we need
+        expired = await asyncio.to_thread(expire_lifetime, services.exports, services.audit, services.clock.now())
+        log.info("%d packs expired", len(expired))
 
     return blueprint

@@ -3,8 +3,9 @@
 The daily timer calls `RetentionSweeper.sweep_all`. For each project with a period, every run
 created before `now - retention_days` loses its result rows and output blobs (the run row and its
 shard rows stay: they hold counts and costs, no model output). Runs that a live route decision
-cites are kept for as long as it cites them (`shared.lifecycle.citations`). Each project with
-something deleted gets a `retention.applied` audit entry with the counts.
+cites are kept for as long as it cites them (`shared.lifecycle.citations`). Exports created before
+the cutoff lose their packs (`shared.exports.expiry`; the export row stays, `expired`). Each project
+with something deleted gets a `retention.applied` audit entry with the counts.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from shared.clock import Clock
+from shared.exports.expiry import expire_created_before
+from shared.exports.store import ExportStore
 from shared.lifecycle.cascade import SYSTEM_ACTOR
 from shared.lifecycle.citations import CitedRuns
 from shared.lifecycle.scopes import delete_blobs, delete_partitions, project_partition
@@ -29,6 +32,7 @@ class RetentionCounts:
     results: int = 0
     outputs: int = 0
     kept_cited: list[str] = field(default_factory=list)
+    exports: list[str] = field(default_factory=list)
 
 
 class RetentionSweeper:
@@ -39,6 +43,7 @@ class RetentionSweeper:
         self.runs = Table(account, RUNS_TABLE)
         self.results = Table(account, RESULTS_TABLE)
         self.outputs = BlobContainer(account, OUTPUTS_CONTAINER)
+        self.exports = ExportStore(account, clock)
         self.audit = audit
         self.clock = clock
         self.cited = cited
@@ -80,7 +85,9 @@ class RetentionSweeper:
                 counts.runs.append(run_id)
                 counts.results += results
                 counts.outputs += outputs
-        if counts.runs:
+        expired = expire_created_before(self.exports, self.audit, tenant_id, project_id, cutoff)
+        counts.exports = [done.export_id for done in expired]
+        if counts.runs or counts.exports:
             self.audit.record(
                 tenant_id,
                 project_id,
@@ -95,6 +102,7 @@ class RetentionSweeper:
                     "results": counts.results,
                     "outputs": counts.outputs,
                     "kept_cited": counts.kept_cited,
+                    "exports": counts.exports,
                 },
             )
         return counts

@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import zipfile
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -14,12 +15,15 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from shared.api.app import MAX_BODY_BYTES, create_api
+from shared.config import Settings
 from shared.exports.builder import handle
+from shared.exports.expiry import PACK_LIFETIME, Expired, expire_lifetime
 from shared.exports.models import ExportMessage
 from shared.runs.summary import summarize_run
 from shared.services import Services
-from tests.conftest import TokenFactory
-from tests.exports.seed import seed_suite_run
+from tests.conftest import MovableClock, TokenFactory
+from tests.exports.seed import grown_pack, seed_suite_run
 from tests.support.api import bearer, create_key, create_project
 
 SUITE = {"cases": [{"id": f"c{i:03d}", "template": f"What is {i}+{i}?", "expected": str(2 * i)} for i in range(40)]}
@@ -286,3 +290,220 @@ async def test_another_tenant_cannot_fetch_an_export(
     ):
         response = await client.get(path, headers=attacker)
         assert response.status_code == 404, path
+
+
+REPLAY_HEADER = "TokenRoute-Replay"
+
+
+async def _exported_pack(client: httpx.AsyncClient, services: Services, owner: dict[str, Any]) -> tuple[bytes, str]:
+    """A run pack of the owner's suite version, and the run id."""
+    run = seed_suite_run(services, owner["tenant"], owner["project"], owner["suite"], owner["version"], cases=5)
+    export_id = await build(client, services, owner, {"kind": "run", "id": run.row_key})
+    return await download(client, owner, export_id), run.row_key
+
+
+async def _fresh_project(
+    client: httpx.AsyncClient, session_token: TokenFactory, name: str
+) -> tuple[dict[str, str], str]:
+    """Another person's new, empty project: their headers and its base path."""
+    headers = bearer(session_token(f"user_{name}"))
+    project = await create_project(client, headers, name)
+    return headers, f"/api/v1/projects/{project['id']}"
+
+
+async def _nothing_in(client: httpx.AsyncClient, headers: dict[str, str], base: str) -> None:
+    assert (await client.get(f"{base}/suites", headers=headers)).json()["items"] == []
+    assert (await client.get(f"{base}/runs", headers=headers)).json()["items"] == []
+
+
+async def test_import_with_replay_runs_the_imported_version_on_the_new_targets(
+    client: httpx.AsyncClient, services: Services, owner: dict[str, Any], session_token: TokenFactory
+) -> None:
+    data, _ = await _exported_pack(client, services, owner)
+    headers, base = await _fresh_project(client, session_token, "replayer_" + owner["project"][-8:])
+    targets = [
+        {"provider": "sandbox", "model": "sandbox/fast-accurate"},
+        {"provider": "sandbox", "model": "sandbox/cheap-sloppy", "label": "cheap"},
+    ]
+    replay = json.dumps({"targets": targets, "trials": 2, "concurrency": 3, "budget_usd": "50"})
+    response = await client.post(
+        f"{base}/imports", content=data, headers={**headers, "Content-Type": "application/zip", REPLAY_HEADER: replay}
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    suite_id = body["suites"][0]["suite_id"]
+    started = body["replay"]
+    assert (started["suite_id"], started["version"]) == (suite_id, owner["version"])
+    assert [(t["provider"], t["model"], t["label"]) for t in started["targets"]] == [
+        ("sandbox", "sandbox/fast-accurate", None),
+        ("sandbox", "sandbox/cheap-sloppy", "cheap"),
+    ]
+    assert (started["trials"], started["concurrency"], started["status"]) == (2, 3, "queued")
+    assert float(started["estimate"]["total_usd"]) > 0
+    # The run is stored like any other: its suite version is the imported one.
+    run = (await client.get(f"{base}/runs/{started['id']}", headers=headers)).json()
+    assert (run["suite_id"], run["version"]) == (suite_id, owner["version"])
+    version = await client.get(f"{base}/suites/{suite_id}/versions/{owner['version']}", headers=headers)
+    assert version.status_code == 200
+
+
+async def test_a_refused_replay_imports_nothing(
+    client: httpx.AsyncClient, services: Services, owner: dict[str, Any], session_token: TokenFactory
+) -> None:
+    data, _ = await _exported_pack(client, services, owner)
+    headers, base = await _fresh_project(client, session_token, "refused_" + owner["project"][-8:])
+    sandbox = [{"provider": "sandbox", "model": "sandbox/fast-accurate"}]
+
+    async def post(replay: str) -> httpx.Response:
+        return await client.post(f"{base}/imports", content=data, headers={**headers, REPLAY_HEADER: replay})
+
+    over = await post(json.dumps({"targets": sandbox, "budget_usd": "0.000001"}))
+    assert over.status_code == 422, over.text
+    problem = over.json()
+    assert problem["type"] == "urn:tokenroute:problem:budget-exceeded"
+    assert problem["errors"][0]["path"] == "header.tokenroute-replay.budget_usd"
+    assert float(problem["estimate"]["total_usd"]) > 0.000001
+    # A provider target without a credential, as POST .../runs refuses it.
+    no_credential = await post(json.dumps({"targets": [{"provider": "openai", "model": "gpt-4o-mini"}]}))
+    assert no_credential.status_code == 422
+    assert no_credential.json()["errors"][0]["path"] == "header.tokenroute-replay.targets[0].credential_id"
+    unknown = await post(json.dumps({"targets": [{"provider": "nobody", "model": "m"}]}))
+    assert unknown.json()["errors"][0]["path"] == "header.tokenroute-replay.targets[0].provider"
+    other_version = await post(json.dumps({"targets": sandbox, "version": "0" * 64}))
+    assert other_version.json()["errors"][0]["path"] == "header.tokenroute-replay.version"
+    malformed = await post("{not json")
+    assert (malformed.status_code, malformed.json()["type"]) == (422, "urn:tokenroute:problem:validation")
+    invalid = await post(json.dumps({"targets": [], "trials": 0}))
+    assert {e["path"] for e in invalid.json()["errors"]} == {
+        "header.tokenroute-replay.targets",
+        "header.tokenroute-replay.trials",
+    }
+    await _nothing_in(client, headers, base)
+
+
+async def test_replay_needs_a_caller_who_may_start_runs(
+    client: httpx.AsyncClient, services: Services, owner: dict[str, Any]
+) -> None:
+    data, _ = await _exported_pack(client, services, owner)
+    reader = await create_key(client, owner["headers"], owner["project"], ["runs:read", "exports:read"])
+    replay = json.dumps({"targets": [{"provider": "sandbox", "model": "sandbox/fast-accurate"}]})
+    refused = await client.post(
+        f"{owner['base']}/imports", content=data, headers={**bearer(reader["key"]), REPLAY_HEADER: replay}
+    )
+    assert refused.status_code == 403
+    writer = await create_key(client, owner["headers"], owner["project"], ["runs:write"])
+    allowed = await client.post(
+        f"{owner['base']}/imports", content=data, headers={**bearer(writer["key"]), REPLAY_HEADER: replay}
+    )
+    assert allowed.status_code == 201, allowed.text
+    assert allowed.json()["replay"]["version"] == owner["version"]
+
+
+async def test_a_pack_larger_than_the_body_limit_imports(
+    client: httpx.AsyncClient, services: Services, owner: dict[str, Any], session_token: TokenFactory
+) -> None:
+    data, run_id = await _exported_pack(client, services, owner)
+    big = grown_pack(data, f"runs/{run_id}/results.jsonl", extra_lines=26_000)
+    assert len(big) > MAX_BODY_BYTES
+    headers, base = await _fresh_project(client, session_token, "bigpack_" + owner["project"][-8:])
+
+    async def chunks() -> AsyncIterator[bytes]:
+        # Sent in pieces without a Content-Length, as a client streaming a file does.
+        for start in range(0, len(big), 256 * 1024):
+            yield big[start : start + 256 * 1024]
+
+    imported = await client.post(f"{base}/imports", content=chunks(), headers=headers)
+    assert imported.status_code == 201, imported.text
+    assert [s["versions"] for s in imported.json()["suites"]] == [[owner["version"]]]
+    # Every other route keeps the 8 MiB limit.
+    other = await client.post(f"{base}/suites", content=big, headers={**headers, "Content-Type": "application/json"})
+    assert other.status_code == 413
+
+
+async def test_a_pack_over_the_import_limit_is_refused_with_413(
+    settings: Settings, services: Services, owner: dict[str, Any], session_token: TokenFactory
+) -> None:
+    limit = MAX_BODY_BYTES + 1024 * 1024
+    app = create_api(settings, services, max_import_bytes=limit)
+    headers = owner["headers"]
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as small,
+    ):
+        declared = await small.post(f"{owner['base']}/imports", content=b"P" * (limit + 1), headers=headers)
+        assert declared.status_code == 413
+        assert declared.headers["content-type"] == "application/problem+json"
+        assert declared.json()["type"] == "urn:tokenroute:problem:payload-too-large"
+        assert str(limit) in declared.json()["detail"]
+
+        async def endless() -> AsyncIterator[bytes]:
+            # No Content-Length: the limit is found while the body streams in, and the route stops reading.
+            for _ in range(limit // (1024 * 1024) + 4):
+                yield b"P" * (1024 * 1024)
+
+        streamed = await small.post(f"{owner['base']}/imports", content=endless(), headers=headers)
+        assert streamed.status_code == 413
+        assert streamed.json()["type"] == "urn:tokenroute:problem:payload-too-large"
+        suites = (await small.get(f"{owner['base']}/suites", headers=headers)).json()["items"]
+        assert [s["id"] for s in suites] == [owner["suite"]]
+
+
+async def _expired_answers(client: httpx.AsyncClient, owner: dict[str, Any], export_id: str) -> None:
+    """GET says `expired` with no link; the download is 410 Gone."""
+    status = (await client.get(f"{owner['base']}/exports/{export_id}", headers=owner["headers"])).json()
+    assert (status["status"], status["link"]) == ("expired", None)
+    assert status["expired_at"] is not None
+    gone = await client.get(f"{owner['base']}/exports/{export_id}/download", headers=owner["headers"])
+    assert gone.status_code == 410
+    assert gone.headers["content-type"] == "application/problem+json"
+    assert gone.json()["type"] == "urn:tokenroute:problem:expired"
+
+
+async def test_a_pack_is_deleted_when_its_lifetime_ends(
+    client: httpx.AsyncClient, services: Services, owner: dict[str, Any], clock: MovableClock
+) -> None:
+    run = seed_suite_run(services, owner["tenant"], owner["project"], owner["suite"], owner["version"], cases=3)
+    export_id = await build(client, services, owner, {"kind": "run", "id": run.row_key})
+    record = services.exports.find(owner["tenant"], owner["project"], export_id)
+    assert record is not None
+    assert record.ready_at is not None
+
+    clock.current = record.ready_at + PACK_LIFETIME - timedelta(minutes=1)
+    assert export_id not in {e.export_id for e in expire_lifetime(services.exports, services.audit, clock.now())}
+    assert services.exports.packs.exists(record.blob)
+    await download(client, owner, export_id)
+
+    clock.advance(timedelta(minutes=2))
+    expired = expire_lifetime(services.exports, services.audit, clock.now())
+    assert Expired(owner["tenant"], owner["project"], export_id) in expired
+    assert not services.exports.packs.exists(record.blob)
+    await _expired_answers(client, owner, export_id)
+    # Once is enough: a second sweep finds nothing of it.
+    again = expire_lifetime(services.exports, services.audit, clock.now())
+    assert export_id not in {e.export_id for e in again}
+    audit = (await client.get(f"{owner['base']}/audit", headers=owner["headers"])).json()["items"]
+    expiries = [e for e in audit if e["action"] == "export.expired" and e["target_id"] == export_id]
+    assert [e["details"]["reason"] for e in expiries] == ["lifetime"]
+
+
+async def test_project_retention_deletes_older_packs_sooner(
+    client: httpx.AsyncClient, services: Services, owner: dict[str, Any], clock: MovableClock
+) -> None:
+    run = seed_suite_run(services, owner["tenant"], owner["project"], owner["suite"], owner["version"], cases=3)
+    old = await build(client, services, owner, {"kind": "run", "id": run.row_key})
+    clock.advance(timedelta(days=5))
+    young = await build(client, services, owner, {"kind": "suite", "id": owner["suite"]})
+    patched = await client.patch(
+        f"/api/v1/projects/{owner['project']}", json={"retention_days": 7}, headers=owner["headers"]
+    )
+    assert patched.status_code == 200, patched.text
+
+    clock.advance(timedelta(days=2, hours=1))  # old is 7 days and an hour old, young 2 days
+    counts = services.retention.sweep_all()[(owner["tenant"], owner["project"])]
+    assert counts.exports == [old]
+    await _expired_answers(client, owner, old)
+    assert (await client.get(f"{owner['base']}/exports/{young}", headers=owner["headers"])).json()["status"] == "ready"
+    audit = (await client.get(f"{owner['base']}/audit", headers=owner["headers"])).json()["items"]
+    applied = [e for e in audit if e["action"] == "retention.applied"]
+    assert applied[0]["details"]["exports"] == [old]
+    assert {e["details"]["reason"] for e in audit if e["action"] == "export.expired"} == {"retention"}

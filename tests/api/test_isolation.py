@@ -61,6 +61,7 @@ PROJECT_ROUTES: list[tuple[str, str, dict[str, Any] | str | None]] = [
     ("POST", "/api/v1/projects/{project}/route-decisions", "DECISION"),
     ("GET", "/api/v1/projects/{project}/route-decisions/{decision}", None),
     ("GET", "/api/v1/projects/{project}/routes/{task}", None),
+    ("GET", "/api/v1/projects/{project}/drift-events", None),
     ("POST", "/api/v1/projects/{project}/exports", "EXPORT"),
     ("GET", "/api/v1/projects/{project}/exports/{export}", None),
     ("GET", "/api/v1/projects/{project}/exports/{export}/download", None),
@@ -73,6 +74,7 @@ UNSCOPED_ROUTES = {
     ("GET", "/api/v1/projects"),
     ("POST", "/api/v1/projects"),
     ("GET", "/api/v1/pricing"),
+    ("GET", "/api/v1/intelligence"),
     ("POST", "/api/v1/events"),
     ("GET", "/api/v1/activation"),
 }

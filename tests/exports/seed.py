@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import io
+import json
+import secrets
+import zipfile
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 
+from shared.exports.zipstream import MANIFEST_NAME, PackFile, ZipStream
 from shared.ids import new_id
 from shared.runs.models import ItemStatus, ResultRecord, RunRecord, RunStatus, TargetSpec
 from shared.runs.results import MAX_INLINE_OUTPUT_CHARS, item_key, result_partition
@@ -74,3 +81,27 @@ def seed_suite_run(
             rows.append(row)
     services.results.write(rows)
     return run
+
+
+def grown_pack(data: bytes, path: str, extra_lines: int) -> bytes:
+    """The pack `data` rebuilt (with a manifest that verifies) with `extra_lines` more result lines of
+    random, incompressible output appended to the file `path`: a pack of a bigger run."""
+    original = zipfile.ZipFile(io.BytesIO(data))
+    manifest = json.loads(original.read(MANIFEST_NAME))
+    header = {key: value for key, value in manifest.items() if key != "files"}
+
+    def grown() -> Iterator[bytes]:
+        yield original.read(path)
+        for index in range(extra_lines):
+            output = base64.b64encode(secrets.token_bytes(384)).decode()
+            line = {"target_id": "t00", "case_id": f"x{index:06d}", "trial": 0, "output": output}
+            yield (json.dumps(line) + "\n").encode()
+
+    def kept(name: str) -> Callable[[], list[bytes]]:
+        return lambda: [original.read(name)]
+
+    files = [
+        PackFile(entry["path"], entry["media_type"], grown if entry["path"] == path else kept(entry["path"]))
+        for entry in manifest["files"]
+    ]
+    return b"".join(ZipStream(header).chunks(files))

@@ -23,6 +23,7 @@ class SeedTarget:
     passes: int
     latency_ms: float = 100.0
     cost_usd: str = "0.001"
+    model_version: str | None = None  # what the provider reports; default `<model>-0613`
 
 
 def seed_run(
@@ -34,15 +35,17 @@ def seed_run(
     cases: int = 100,
     status: RunStatus = RunStatus.COMPLETED,
     price_version: str = "test-prices",
+    suite_id: str | None = None,
 ) -> RunRecord:
-    """Store a run with `cases` results per target (cases below `passes` pass) and return it."""
+    """Store a run with `cases` results per target (cases below `passes` pass) and return it; a new
+    suite each time unless `suite_id` names one (its version is then the same for every run)."""
     now = services.clock.now()
     run_id = new_id("run")
     run = RunRecord(
         partition_key=scope_key(tenant_id, project_id),
         row_key=run_id,
-        suite_id=new_id("ste"),
-        version=hashlib.sha256(run_id.encode()).hexdigest(),
+        suite_id=suite_id or new_id("ste"),
+        version=hashlib.sha256((suite_id or run_id).encode()).hexdigest(),
         targets=[TargetSpec(provider=t.provider, model=t.model) for t in targets],
         trials=1,
         concurrency=1,
@@ -70,7 +73,7 @@ def seed_run(
             cost_usd=t.cost_usd,
             priced=True,
             price_version=price_version,
-            model_version=f"{t.model}-0613",
+            model_version=t.model_version or f"{t.model}-0613",
             completed_at=now,
         )
         for index, t in enumerate(targets)

@@ -7,21 +7,24 @@ download, and every download is audited (`export.downloaded`).
 from __future__ import annotations
 
 import asyncio
-import io
+import tempfile
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from shared.api.auth import ProjectAccess, actor_of, project_access
 from shared.api.dependencies import ServicesDep
-from shared.api.problems import ApiProblem, FieldError, not_found, problem_doc, problem_example
-from shared.exports.importer import import_pack
+from shared.api.problems import ApiProblem, FieldError, field_path, not_found, problem_doc, problem_example
+from shared.api.routes.runs import EstimateOut, Run, RunCreated
+from shared.exports.importer import ImportReplay, import_pack
 from shared.exports.models import EXPORT_ID_PATTERN, ExportCreate, ExportKind, ExportRecord, ExportStatus
 from shared.exports.verify import PackRefused
 from shared.lifecycle.activation import ActivationEvent
+from shared.runs.launch import BudgetExceeded
+from shared.runs.planning import PlanError
 from shared.services import Services
 from shared.storage import NotFound, read_only_link
 from shared.tenancy.roles import Role, Scope
@@ -34,6 +37,10 @@ ExportId = Annotated[str, Path(pattern=EXPORT_ID_PATTERN, description="Export id
 
 # Links live at most 15 minutes; tests shorten this through `app.state.export_link_ttl`.
 LINK_TTL = timedelta(minutes=15)
+# The header carrying an import's replay (JSON), as the body is the pack itself.
+REPLAY_HEADER = "TokenRoute-Replay"
+# An import's body stays in memory up to this size, then spills to a temporary file.
+SPOOL_IN_MEMORY_BYTES = 1024 * 1024
 
 
 class Link(BaseModel):
@@ -57,6 +64,9 @@ class Export(BaseModel):
     sha256: str | None = Field(description="SHA-256 of the whole zip.")
     files: int | None
     failure: str | None
+    expired_at: datetime | None = Field(
+        default=None, description="When the pack was deleted (its lifetime or the project's retention ended)."
+    )
     link: Link | None = Field(default=None, description="Present when ready: a read-only link (at most 15 minutes).")
 
     @classmethod
@@ -74,6 +84,7 @@ class Export(BaseModel):
             sha256=record.sha256,
             files=record.files,
             failure=record.failure,
+            expired_at=record.expired_at,
             link=link,
         )
 
@@ -93,6 +104,9 @@ class Imported(BaseModel):
     kind: str | None
     schema_version: str | None
     suites: list[ImportedSuiteOut]
+    replay: RunCreated | None = Field(
+        default=None, description="The run the replay started (with its estimate), when one was asked for."
+    )
 
 
 _CREATE_EXAMPLES: dict[str, Any] = {
@@ -112,8 +126,21 @@ _NOT_READY = problem_doc(
     "The pack is not built (yet, or it failed)",
     {"not-ready": problem_example(409, "not-ready", "Export not ready", "The export is queued; poll it.")},
 )
+_GONE = problem_doc(
+    "The pack was deleted: its lifetime or the project's retention period ended",
+    {"expired": problem_example(410, "expired", "Export expired", "The pack was deleted on 2026-01-01.")},
+)
+_TOO_LARGE = problem_doc(
+    "The pack is larger than an import may be (256 MiB)",
+    {
+        "payload-too-large": problem_example(
+            413, "payload-too-large", "Payload too large", "The body exceeds 268435456 bytes."
+        )
+    },
+)
 _REFUSED = problem_doc(
-    "The pack does not match its manifest (`pack-refused`, naming the file), or is not a pack",
+    "The pack does not match its manifest (`pack-refused`, naming the file), or is not a pack; or the replay "
+    "is invalid (`validation`) or its estimate is above its `budget_usd` (`budget-exceeded`). Nothing is stored.",
     {
         "pack-refused": problem_example(
             422,
@@ -121,7 +148,34 @@ _REFUSED = problem_doc(
             "Pack refused",
             "runs/run_abcdefghijklmnopqrst/results.jsonl: SHA-256 or size differs from the manifest",
             file="runs/run_abcdefghijklmnopqrst/results.jsonl",
-        )
+        ),
+        "validation": problem_example(
+            422,
+            "validation",
+            "Invalid request",
+            "header.tokenroute-replay.targets[0].credential_id: required for a provider target",
+            errors=[
+                {
+                    "path": "header.tokenroute-replay.targets[0].credential_id",
+                    "message": "required for a provider target",
+                    "type": "invalid",
+                }
+            ],
+        ),
+        "budget-exceeded": problem_example(
+            422,
+            "budget-exceeded",
+            "Estimate exceeds the budget",
+            "the estimated cost 7.2000 USD exceeds the budget 5.00 USD; nothing was imported",
+            errors=[
+                {
+                    "path": "header.tokenroute-replay.budget_usd",
+                    "message": "the estimated cost 7.2000 USD exceeds the budget 5.00 USD",
+                    "type": "budget_exceeded",
+                }
+            ],
+            estimate={"total_usd": "7.20", "price_version": "2026-11-27", "unpriced_targets": [], "targets": []},
+        ),
     },
 )
 
@@ -214,7 +268,9 @@ async def _audit(request: Request, access: ProjectAccess, services: Services, re
     response_model=Export,
     summary="Get an export and its download link (viewer)",
     description="The export's status; when `ready`, a read-only link to the pack valid for at most 15 minutes "
-    "(user-delegation SAS in Azure). Issuing a link is a download and is audited.",
+    "(user-delegation SAS in Azure). Issuing a link is a download and is audited. A pack lives 30 days "
+    "(less under the project's retention period); then the export is `expired` (with `expired_at`) and has "
+    "no link.",
     responses={404: _NOT_FOUND},
 )
 async def get_export(export: ExportId, access: ReadAccess, services: ServicesDep, request: Request) -> Export:
@@ -248,6 +304,7 @@ async def _with_link(request: Request, access: ProjectAccess, services: Services
         },
         404: _NOT_FOUND,
         409: _NOT_READY,
+        410: _GONE,
     },
 )
 async def download_export(
@@ -255,6 +312,9 @@ async def download_export(
 ) -> StreamingResponse | Export:
     """The pack, chunk by chunk from the blob (never whole in memory)."""
     record = await _export(access, services, export)
+    if record.status is ExportStatus.EXPIRED:
+        when = record.expired_at.date().isoformat() if record.expired_at else "its expiry"
+        raise ApiProblem(410, "expired", "Export expired", f"The pack was deleted on {when}; export again.")
     if record.status is not ExportStatus.READY:
         raise ApiProblem(409, "not-ready", "Export not ready", f"The export is {record.status.value}.")
     accept = request.headers.get("accept", "")
@@ -279,12 +339,31 @@ async def _iterate(chunks: Any) -> Any:
     "/imports",
     status_code=201,
     response_model=Imported,
-    summary="Import a benchmark pack (member)",
-    description="Verifies every file of the zip against the manifest's SHA-256 and size (a changed, missing or "
-    "extra file is refused with `pack-refused`, naming the file), then creates one suite per suite in the pack. "
-    "Versions keep their ids, so replaying is `POST .../runs` with the version and new targets.",
-    responses={422: _REFUSED},
+    summary="Import a benchmark pack, optionally replaying it (member)",
+    description="The body is the pack's zip, streamed to a temporary file (up to 256 MiB). Every file is "
+    "verified against the manifest's SHA-256 and size (a changed, missing or extra file is refused with "
+    "`pack-refused`, naming the file), then one suite is created per suite in the pack; versions keep their "
+    f"ids. With a `{REPLAY_HEADER}` header (JSON: targets, trials, concurrency, `budget_usd`, and `version` "
+    "when the pack holds several), a run of that version on those targets starts too, checked as "
+    "`POST .../runs` checks it. Everything is checked before anything is stored: a refused replay "
+    "(`validation`, `budget-exceeded`) creates no suite.",
+    responses={413: _TOO_LARGE, 422: _REFUSED},
     openapi_extra={
+        "parameters": [
+            {
+                "name": REPLAY_HEADER,
+                "in": "header",
+                "required": False,
+                "description": "Replay the pack: the run's parameters as JSON (ASCII; escape other characters "
+                "as \\uXXXX). Needs the member role or the runs:write scope, like starting a run.",
+                "content": {
+                    "application/json": {
+                        "schema": {"$ref": "#/components/schemas/ImportReplay"},
+                        "example": {"targets": [{"provider": "sandbox", "model": "sandbox/fast-accurate"}]},
+                    }
+                },
+            }
+        ],
         "requestBody": {
             "required": True,
             "content": {
@@ -294,29 +373,88 @@ async def _iterate(chunks: Any) -> Any:
                     "example": "UEsDBBQACAAIAAAAIQA...",
                 }
             },
-        }
+        },
     },
 )
 async def import_export(access: WriteAccess, services: ServicesDep, request: Request) -> Imported:
-    """Verify and import a pack (up to the API's body limit; bigger packs: import from the CLI in parts)."""
-    body = await request.body()
-    try:
-        outcome = await asyncio.to_thread(
-            import_pack, services, access.tenant_id, access.project_id, io.BytesIO(body), access.caller.id
-        )
-    except PackRefused as refused:
-        raise ApiProblem(
-            422,
-            "pack-refused",
-            "Pack refused",
-            str(refused),
-            errors=[FieldError(path=f"body/{refused.path}", message=refused.reason, type="pack_refused")],
-            extensions={"file": refused.path},
-        ) from None
+    """Check the replay header, spool the pack to a temporary file, verify and import it, start the replay."""
+    replay = _replay_of(request.headers.get(REPLAY_HEADER))
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY_BYTES) as spool:
+        # The middleware counts the bytes and answers 413 past the import limit.
+        async for chunk in request.stream():
+            await asyncio.to_thread(spool.write, chunk)
+        await asyncio.to_thread(spool.seek, 0)
+        try:
+            outcome = await asyncio.to_thread(
+                import_pack,
+                services,
+                access.tenant_id,
+                access.project_id,
+                spool,
+                access.caller.id,
+                replay=replay,
+            )
+        except PackRefused as refused:
+            raise ApiProblem(
+                422,
+                "pack-refused",
+                "Pack refused",
+                str(refused),
+                errors=[FieldError(path=f"body/{refused.path}", message=refused.reason, type="pack_refused")],
+                extensions={"file": refused.path},
+            ) from None
+        except PlanError as error:
+            path = _replay_path(error.path.removeprefix("body."))
+            raise ApiProblem(
+                422,
+                "validation",
+                "Invalid request",
+                f"{path}: {error.message}",
+                errors=[FieldError(path=path, message=error.message, type="invalid")],
+            ) from None
+        except BudgetExceeded as error:
+            path = _replay_path("budget_usd")
+            raise ApiProblem(
+                422,
+                "budget-exceeded",
+                "Estimate exceeds the budget",
+                f"{error}; nothing was imported",
+                errors=[FieldError(path=path, message=str(error), type="budget_exceeded")],
+                extensions={"estimate": EstimateOut.of(error.estimate).model_dump(mode="json")},
+            ) from None
+    if outcome.replay is not None:
+        await asyncio.to_thread(services.activation.note, access.tenant_id, ActivationEvent.RUN_STARTED)
     manifest = outcome.manifest
+    started = outcome.replay
     return Imported(
         export_id=str(manifest.get("export_id")) if manifest.get("export_id") else None,
         kind=str(manifest.get("kind")) if manifest.get("kind") else None,
         schema_version=str(manifest.get("schema_version")),
         suites=[ImportedSuiteOut(**suite.__dict__) for suite in outcome.suites],
+        replay=None
+        if started is None
+        else RunCreated(**Run.of(started.run).model_dump(), estimate=EstimateOut.of(started.estimate)),
     )
+
+
+def _replay_path(relative: str) -> str:
+    return f"header.{REPLAY_HEADER.lower()}.{relative}" if relative else f"header.{REPLAY_HEADER.lower()}"
+
+
+def _replay_of(raw: str | None) -> ImportReplay | None:
+    """The replay header's request, or a `validation` problem naming each bad field."""
+    if raw is None:
+        return None
+    try:
+        return ImportReplay.model_validate_json(raw)
+    except ValidationError as invalid:
+        errors = [
+            FieldError(
+                path=_replay_path(field_path(item["loc"]) if item["loc"] else ""),
+                message=item["msg"],
+                type=item["type"],
+            )
+            for item in invalid.errors()
+        ]
+        detail = f"{len(errors)} field(s) failed validation: " + ", ".join(e.path for e in errors[:5])
+        raise ApiProblem(422, "validation", "Invalid request", detail, errors=errors) from None
