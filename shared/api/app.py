@@ -31,6 +31,7 @@ from shared.api.routes import (
     routing,
     runs,
     suites,
+    trends,
 )
 from shared.config import Settings
 from shared.services import Services
@@ -167,6 +168,7 @@ def create_api(
         app.include_router(router, prefix=V1_PREFIX)
     app.include_router(drift.router, prefix=V1_PREFIX)
     app.include_router(intelligence.router, prefix=V1_PREFIX)
+    app.include_router(trends.router, prefix=V1_PREFIX)
     # The docs page and its vendored assets: not API operations, so outside the OpenAPI document.
     app.include_router(docs.router, prefix=API_PREFIX)
     app.openapi = lambda: _openapi_document(app)  # type: ignore[method-assign]

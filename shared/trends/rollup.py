@@ -234,10 +234,11 @@ class Rollup:
         partition = series_partition(tenant_id, project_id, suite_id)
         if target is not None:
             query = where(
-                "PartitionKey eq @pk and RowKey ge @low and RowKey lt @high",
+                "PartitionKey eq @pk and RowKey ge @low and RowKey le @high and start lt @end",
                 pk=partition,
                 low=point_row_key(granularity, target, bucket_start(start, granularity)),
                 high=point_row_key(granularity, target, end),
+                end=end,
             )
         else:
             query = where(

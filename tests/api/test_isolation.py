@@ -62,6 +62,7 @@ PROJECT_ROUTES: list[tuple[str, str, dict[str, Any] | str | None]] = [
     ("GET", "/api/v1/projects/{project}/route-decisions/{decision}", None),
     ("GET", "/api/v1/projects/{project}/routes/{task}", None),
     ("GET", "/api/v1/projects/{project}/drift-events", None),
+    ("GET", "/api/v1/projects/{project}/trends?suite={suite}&metric=pass_rate", None),
     ("POST", "/api/v1/projects/{project}/exports", "EXPORT"),
     ("GET", "/api/v1/projects/{project}/exports/{export}", None),
     ("GET", "/api/v1/projects/{project}/exports/{export}/download", None),
