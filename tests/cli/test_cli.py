@@ -365,3 +365,16 @@ def test_exports_create_and_download_a_pack(stack: Stack, capsys: pytest.Capture
     code, _, err = cli(capsys, "exports", "create", "run", *connection(stack))
     assert code == 1
     assert "needs its id" in err
+
+    # The pack comes back in as a new suite with the same version, replayed on another target.
+    replay = ["--target", "sandbox:sandbox/cheap-sloppy", "--trials", "2"]
+    code, out, err = cli(capsys, "exports", "import", str(pack), *replay, *connection(stack))
+    assert code == 0, err
+    imported_suite = out.split("Imported suite ")[1].split()[0]
+    replay_id = out.split("Run ")[1].split()[0]
+    replayed = stack.client.get(stack.url(f"/runs/{replay_id}")).json()
+    assert (replayed["suite_id"], replayed["trials"]) == (imported_suite, 2)
+    assert [t["model"] for t in replayed["targets"]] == ["sandbox/cheap-sloppy"]
+    code, _, err = cli(capsys, "exports", "import", str(pack), *replay, "--budget", "0.0000001", *connection(stack))
+    assert code != 0
+    assert "budget" in err.lower()
