@@ -163,8 +163,8 @@ class Services:
 
     @cached_property
     def purger(self) -> Purger:
-        """Cascade deletion of projects, runs and suites (the audit trail keeps the receipt)."""
-        return Purger(self.storage, self.secrets, self.audit, self.clock)
+        """Cascade deletion of tenants, projects, runs and suites (receipts in the audit trail or `deletions`)."""
+        return Purger(self.storage, self.secrets, self.audit, self.clock, self.deletion_queue)
 
     @cached_property
     def retention(self) -> RetentionSweeper:

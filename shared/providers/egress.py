@@ -33,6 +33,7 @@ import httpcore
 import httpx
 
 from shared.providers.asyncio_backend import AsyncioBackend
+from shared.providers.pool import ProviderConnectionPool
 
 logger = logging.getLogger("tokenroute.providers.egress")
 
@@ -320,9 +321,9 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
         ssl_context = httpx.create_ssl_context(verify=verify, trust_env=False)
         super().__init__(verify=ssl_context, trust_env=False, limits=limits)
         self.allow_private = allow_private
-        # httpx 0.28 takes no network backend, so the pool it built is replaced by the same pool on ours
+        # httpx 0.28 takes no network backend, so the pool it built is replaced by our pool (`pool.py`) on our backend
         # (the refusal tests fail if a later httpx stops reading `_pool`).
-        self._pool = httpcore.AsyncConnectionPool(
+        self._pool = ProviderConnectionPool(
             ssl_context=ssl_context,
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,

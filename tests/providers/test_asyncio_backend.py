@@ -6,7 +6,6 @@ TLS through this backend is covered by test_egress.py (`guarded_transport` uses 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 
 import httpx
@@ -14,50 +13,7 @@ import pytest
 
 from shared.providers.client import new_http_client
 from shared.providers.egress import guarded_transport
-
-RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok"
-
-
-class RawServer:
-    """HTTP/1.1 on 127.0.0.1 from raw sockets: answers each request, optionally closes idle connections."""
-
-    def __init__(self, *, close_idle_after: float | None = None, stall: bool = False) -> None:
-        self.close_idle_after = close_idle_after
-        self.stall = stall
-        self.connections = 0
-        self.requests = 0
-        self.port = 0
-        self._server: asyncio.Server | None = None
-
-    async def __aenter__(self) -> RawServer:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
-        await self._server.wait_closed()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
-        try:
-            while True:
-                try:
-                    async with asyncio.timeout(self.close_idle_after):
-                        head = await reader.readuntil(b"\r\n\r\n")
-                except (TimeoutError, asyncio.IncompleteReadError):
-                    return  # idle too long, or the client went away: close
-                del head
-                self.requests += 1
-                if self.stall:
-                    await asyncio.sleep(5)
-                writer.write(RESPONSE)
-                await writer.drain()
-        finally:
-            writer.close()
-            with contextlib.suppress(OSError):
-                await writer.wait_closed()
+from tests.providers.raw_http import RawServer
 
 
 @pytest.fixture
