@@ -31,6 +31,7 @@ from shared.api.routes import (
     routing,
     runs,
     suites,
+    tenant,
     trends,
 )
 from shared.config import Settings
@@ -162,7 +163,7 @@ def create_api(
     app.include_router(health.router, prefix=API_PREFIX)
     for router in (me.router, projects.router, api_keys.router, audit.router, suites.router, runs.router):
         app.include_router(router, prefix=V1_PREFIX)
-    for router in (credentials.router, pricing.router, events.router, lifecycle.router):
+    for router in (credentials.router, pricing.router, events.router, lifecycle.router, tenant.router):
         app.include_router(router, prefix=V1_PREFIX)
     for router in (routing.decisions_router, routing.routes_router, exports.router):
         app.include_router(router, prefix=V1_PREFIX)

@@ -16,7 +16,7 @@ from shared.tenancy.api_key_store import ApiKeyStore
 from shared.tenancy.api_keys import KEY_PREFIX
 from shared.tenancy.records import TenantKind
 from shared.tenancy.roles import Role, Scope, role_from_clerk
-from shared.tenancy.tenants import TenantDirectory
+from shared.tenancy.tenants import TenantDeleted, TenantDirectory
 
 _UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Clerk ids look like user_2NNEqL2nr...; anything else is refused before it reaches a table key.
@@ -112,7 +112,10 @@ class Authenticator:
             kind, clerk_id, role = TenantKind.ORGANIZATION, claims.org_id, role_from_clerk(claims.org_role)
         else:
             kind, clerk_id, role = TenantKind.PERSONAL, claims.user_id, Role.OWNER
-        tenant_id = await asyncio.to_thread(self.directory.sight, kind, clerk_id, claims.user_id, role)
+        try:
+            tenant_id = await asyncio.to_thread(self.directory.sight, kind, clerk_id, claims.user_id, role)
+        except TenantDeleted:
+            raise Unauthenticated("This tenant is being deleted.") from None
         return Caller(kind="user", id=claims.user_id, tenant_id=tenant_id, role=role, tenant_kind=kind)
 
 

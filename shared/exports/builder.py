@@ -18,6 +18,7 @@ from shared.exports import PACK_SCHEMA_VERSION
 from shared.exports.content import PackPlan, _pages
 from shared.exports.models import ExportKind, ExportMessage, ExportRecord, ExportStatus
 from shared.exports.report import render
+from shared.exports.tenant_content import tenant_files
 from shared.exports.zipstream import PackFile, ZipStream
 from shared.runs.models import RunStatus
 from shared.services import Services
@@ -32,6 +33,10 @@ class SubjectMissing(Exception):
 def pack_files(plan: PackPlan, record: ExportRecord) -> Iterator[PackFile]:
     """Every file of the pack in order; report.html last, after the facts it draws are gathered."""
     services, tenant, project = plan.services, plan.tenant_id, plan.project_id
+    if record.kind is ExportKind.TENANT:
+        # A data request: every record of the tenant, project by project; no prices or report.
+        yield from tenant_files(services, tenant)
+        return
     if record.kind is ExportKind.RUN:
         run = services.runs.find(tenant, project, record.subject_id)
         if run is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.storage import TableModel
 
@@ -19,6 +19,7 @@ class ExportKind(StrEnum):
     SUITE = "suite"
     DECISION = "decision"
     PROJECT = "project"
+    TENANT = "tenant"  # every record of the tenant, for a data request (`shared.exports.tenant_content`)
 
 
 class ExportStatus(StrEnum):
@@ -28,8 +29,8 @@ class ExportStatus(StrEnum):
     BUILDING = "building"
     READY = "ready"
     FAILED = "failed"
-
     EXPIRED = "expired"  # the pack was deleted (its lifetime or the project's retention); the row remains
+
 
 class ExportCreate(BaseModel):
     """A request to export one thing of the project as a benchmark pack."""
@@ -46,6 +47,13 @@ class ExportCreate(BaseModel):
         description="The run, suite or route decision id; omitted for a whole project.",
     )
 
+    @field_validator("kind")
+    @classmethod
+    def _of_the_project(cls, kind: ExportKind) -> ExportKind:
+        if kind is ExportKind.TENANT:
+            raise ValueError("a tenant's data export is requested with POST /api/v1/tenant/exports (owner)")
+        return kind
+
 
 class ExportRecord(TableModel):
     """PK = "<tenant>~<project>", RK = export id."""
@@ -61,6 +69,7 @@ class ExportRecord(TableModel):
     sha256: str | None = None
     files: int | None = None
     failure: str | None = None
+    expired_at: datetime | None = None
 
 
 class ExportMessage(BaseModel):
@@ -69,6 +78,6 @@ class ExportMessage(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     tenant_id: str = Field(pattern=r"^ten_[a-z2-7]{20}$")
-    expired_at: datetime | None = None
-    project_id: str = Field(pattern=r"^prj_[a-z2-7]{20}$")
+    # "-" for a tenant export, whose row sits in the tenant-wide scope `<tenant>~-`.
+    project_id: str = Field(pattern=r"^(prj_[a-z2-7]{20}|-)$")
     export_id: str = Field(pattern=EXPORT_ID_PATTERN)

@@ -1,4 +1,4 @@
-"""Cascade deletion: remove every row, blob and secret of a deleted project, run or suite.
+"""Cascade deletion: remove every row, blob and secret of a deleted tenant, project, run or suite.
 
 The API makes the resource unreachable at once (its row is deleted, so it answers 404), writes a
 tombstone in `deletions` and enqueues a `deletions` message. This job then runs the resource's
@@ -6,21 +6,30 @@ steps. Every step deletes what is *left* under the resource's key prefix, so a r
 (or a duplicate delivery) finishes the work; the tombstone records the steps done and the counts,
 and at the end a `<kind>.purged` receipt with those counts goes to the project's audit trail,
 which is kept on purpose: it is the evidence that the deletion happened.
+
+A project or tenant may have shards running while its cascade passes: a worker checks at each flush
+that its run still exists, but a flush whose check came just before the run row went can still land
+after the results step. So these cascades run twice: the first pass notes `swept_at` and sends the
+message again for `settle` later; the second pass deletes such stragglers and writes the receipt.
+A tenant's receipt is its tombstone itself (`shared.lifecycle.tenant_purge`): the audit trail is the
+tenant's, and goes with it.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import cast
 
 from shared.clock import Clock
 from shared.lifecycle.messages import DeletionKind, DeletionMessage
 from shared.lifecycle.scopes import delete_blobs, delete_partitions, project_partition
+from shared.lifecycle.tenant_purge import TenantPurge
 from shared.secrets import SecretBackend
-from shared.storage import BlobContainer, ModelTable, StorageAccount, Table, where
+from shared.storage import BlobContainer, ModelTable, QueueSender, StorageAccount, Table, where
 from shared.storage.catalog import (
     API_KEY_INDEX_TABLE,
     API_KEYS_TABLE,
@@ -33,6 +42,7 @@ from shared.storage.catalog import (
     OUTPUTS_CONTAINER,
     PACKS_CONTAINER,
     PRICE_OVERRIDES_TABLE,
+    PROVIDER_CALLS_TABLE,
     RESULTS_TABLE,
     ROLLUP_PARTS_TABLE,
     ROLLUP_WATERMARKS_TABLE,
@@ -41,6 +51,8 @@ from shared.storage.catalog import (
     RUN_COMPLETIONS_TABLE,
     RUN_SHARDS_TABLE,
     RUNS_TABLE,
+    SCHEDULE_FIRINGS_TABLE,
+    SCHEDULES_TABLE,
     SUITE_VERSIONS_TABLE,
     SUITES_CONTAINER,
     SUITES_TABLE,
@@ -54,8 +66,18 @@ log = logging.getLogger("tokenroute.lifecycle")
 
 SYSTEM_ACTOR = Actor(kind="system", id="lifecycle")
 
+# How long after a first pass the second one runs: far longer than a flush takes from its check to
+# its last write (one batch of at most 100 rows and the shard row).
+SETTLE = timedelta(seconds=60)
+# Cascades whose runs may have shards in flight (a run is deleted only once it has ended).
+SETTLING: frozenset[DeletionKind] = frozenset({"project", "tenant"})
+# Marks a tenant's cascade whose data is gone and whose tenant row is being removed.
+CLOSING = "closing"
+
 # Tables whose every row of a project sits under `<tenant>~<project>` (or `<tenant>~<project>~...`).
 PROJECT_TABLES: tuple[str, ...] = (
+    SCHEDULES_TABLE,
+    SCHEDULE_FIRINGS_TABLE,
     API_KEYS_TABLE,
     CREDENTIALS_TABLE,
     PRICE_OVERRIDES_TABLE,
@@ -72,6 +94,7 @@ PROJECT_TABLES: tuple[str, ...] = (
     ROLLUP_PARTS_TABLE,
     ROLLUPS_TABLE,
     ROLLUP_WATERMARKS_TABLE,
+    PROVIDER_CALLS_TABLE,
 )
 # Containers whose blobs of a project sit under `<tenant>/<project>/`.
 PROJECT_CONTAINERS: tuple[str, ...] = (SUITES_CONTAINER, OUTPUTS_CONTAINER, DECISIONS_CONTAINER, PACKS_CONTAINER)
@@ -97,20 +120,32 @@ class Step:
 class Purger:
     """Runs the cascade of one tombstone; safe to call any number of times."""
 
-    def __init__(self, account: StorageAccount, secrets: SecretBackend, audit: AuditLog, clock: Clock) -> None:
+    def __init__(
+        self,
+        account: StorageAccount,
+        secrets: SecretBackend,
+        audit: AuditLog,
+        clock: Clock,
+        queue: QueueSender,
+        settle: timedelta = SETTLE,
+    ) -> None:
         self.secrets = secrets
         self.audit = audit
         self.clock = clock
+        self.queue = queue
+        self.settle = settle
         self.deletions = ModelTable(account, DELETIONS_TABLE, DeletionRecord)
         self.key_index = Table(account, API_KEY_INDEX_TABLE)
         self.tables = {name: Table(account, name) for name in PROJECT_TABLES}
         self.containers = {name: BlobContainer(account, name) for name in PROJECT_CONTAINERS}
+        self.tenant = TenantPurge(account, secrets, clock, self.tables, self.containers)
         self.rollup = Rollup(account, clock)
         # Lists, not tuples: tests insert a step that fails, to prove a retry finishes the work.
         self.steps: dict[DeletionKind, list[Step]] = {
             "project": self._project_steps(),
             "run": self._run_steps(),
             "suite": self._suite_steps(),
+            "tenant": [Step(name, _of_tenant(run)) for name, run in self.tenant.steps()],
         }
 
     def ensure(self) -> None:
@@ -156,12 +191,24 @@ class Purger:
             return f"{project_partition(t.tenant_id, t.project_id)}~{t.resource_id}"
 
         return [
+            Step(f"table:{SCHEDULES_TABLE}", self._delete_suite_schedules),
             Step(f"table:{SUITE_VERSIONS_TABLE}", _partitions(self.tables[SUITE_VERSIONS_TABLE], suite_partition)),
             Step(
                 f"blobs:{SUITES_CONTAINER}",
                 _blobs(self.containers[SUITES_CONTAINER], lambda t: (t.tenant_id, t.project_id, t.resource_id)),
             ),
         ]
+
+    def _delete_suite_schedules(self, target: Target) -> int:
+        """The suite's schedules, each with its firing rows (first: they are found through the schedule)."""
+        partition = project_partition(target.tenant_id, target.project_id)
+        query = where("PartitionKey eq @pk and suite_id eq @suite", pk=partition, suite=target.resource_id)
+        count = 0
+        for schedule in self.tables[SCHEDULES_TABLE].query_all(query, select=["RowKey"]):
+            delete_partitions(self.tables[SCHEDULE_FIRINGS_TABLE], f"{partition}~{schedule.row_key}")
+            self.tables[SCHEDULES_TABLE].delete(partition, schedule.row_key)
+            count += 1
+        return count
 
     def _delete_key_index(self, target: Target) -> int:
         """The index rows are keyed by key id alone; the project's key rows name them."""
@@ -209,14 +256,14 @@ class Purger:
         while True:
             page = self.deletions.query(query, page_size=1000, cursor=cursor)
             for row in page.items:
-                if row.completed_at is None and row.kind in ("project", "run", "suite"):
+                if row.completed_at is None and row.kind in ("project", "run", "suite", "tenant"):
                     kind = cast(DeletionKind, row.kind)
                     messages.append(
                         DeletionMessage(
                             tenant_id=row.partition_key,
                             resource_id=row.row_key,
                             kind=kind,
-                            project_id=None if kind == "project" else row.project_id,
+                            project_id=row.project_id if kind in ("run", "suite") else None,
                         )
                     )
             if page.next_cursor is None:
@@ -231,14 +278,20 @@ class Purger:
             return None
         if tombstone.completed_at is not None:
             return tombstone  # a duplicate delivery: the receipt is already written
+        started = self.clock.now()
         target = Target(message.tenant_id, message.project, message.resource_id)
-        for step in self.steps[message.kind]:
-            deleted = step.run(target)
-            # Counts add up over attempts: each attempt deletes only what the previous one left.
-            counts = {**tombstone.counts, step.name: tombstone.counts.get(step.name, 0) + deleted}
-            done = tombstone.steps_done if step.name in tombstone.steps_done else [*tombstone.steps_done, step.name]
-            tombstone = tombstone.model_copy(update={"counts": counts, "steps_done": done})
-            self.deletions.upsert(tombstone)
+        if CLOSING not in tombstone.steps_done:
+            for step in self.steps[message.kind]:
+                deleted = step.run(target)
+                # Counts add up over attempts: each attempt deletes only what the previous one left.
+                counts = {**tombstone.counts, step.name: tombstone.counts.get(step.name, 0) + deleted}
+                done = tombstone.steps_done if step.name in tombstone.steps_done else [*tombstone.steps_done, step.name]
+                tombstone = tombstone.model_copy(update={"counts": counts, "steps_done": done})
+                self.deletions.upsert(tombstone)
+        if message.kind in SETTLING and not self._settled(tombstone, started):
+            return self._sweep_again_later(message, tombstone)
+        if message.kind == "tenant":
+            return self._close_tenant(target, tombstone)
         self.audit.record(
             target.tenant_id,
             target.project_id,
@@ -255,6 +308,37 @@ class Purger:
         tombstone = tombstone.model_copy(update={"completed_at": self.clock.now()})
         self.deletions.upsert(tombstone)
         return tombstone
+
+    def _settled(self, tombstone: DeletionRecord, started: datetime) -> bool:
+        """True when this pass began at least `settle` after a first pass ended."""
+        return tombstone.swept_at is not None and started >= tombstone.swept_at + self.settle
+
+    def _sweep_again_later(self, message: DeletionMessage, tombstone: DeletionRecord) -> DeletionRecord:
+        """After the first pass: note its end and send the message again for the second one."""
+        if tombstone.swept_at is not None:
+            return tombstone  # a duplicate delivery before the second pass: that one is already queued
+        tombstone = tombstone.model_copy(update={"swept_at": self.clock.now()})
+        self.deletions.upsert(tombstone)
+        # If this send is lost, the hourly resend timer finds the tombstone still incomplete.
+        self.queue.send(message, delay_seconds=max(1, math.ceil(self.settle.total_seconds())))
+        return tombstone
+
+    def _close_tenant(self, target: Target, tombstone: DeletionRecord) -> DeletionRecord:
+        """Remove the tenant row (after a marker, so a retry never sweeps a tenant created since) and complete."""
+        if CLOSING not in tombstone.steps_done:
+            tombstone = tombstone.model_copy(update={"steps_done": [*tombstone.steps_done, CLOSING]})
+            self.deletions.upsert(tombstone)
+        closed = self.tenant.close(target.tenant_id)
+        counts = {**tombstone.counts, "table:tenants": tombstone.counts.get("table:tenants", 0) + closed}
+        tombstone = tombstone.model_copy(update={"counts": counts, "completed_at": self.clock.now()})
+        self.deletions.upsert(tombstone)
+        log.info("tenant deletion %s completed", tombstone.row_key)
+        return tombstone
+
+
+def _of_tenant(run: Callable[[str], int]) -> Callable[[Target], int]:
+    """A tenant step as a cascade step (a tenant's target names only the tenant)."""
+    return lambda target: run(target.tenant_id)
 
 
 def _partitions(table: Table, partition: Callable[[Target], str]) -> Callable[[Target], int]:

@@ -63,7 +63,10 @@ class ProjectRecord(TableModel):
 
 
 class DeletionRecord(TableModel):
-    """PK = tenant id, RK = id of the deleted resource: work left for the lifecycle job."""
+    """PK = tenant id, RK = id of the deleted resource (`del_...` for the tenant itself).
+
+    Work left for the lifecycle job; once completed, the receipt of the deletion.
+    """
 
     kind: str
     # The project of a deleted run or suite (a project's own tombstone has its id as RK).
@@ -72,6 +75,9 @@ class DeletionRecord(TableModel):
     requested_at: datetime
     requested_by: str
     completed_at: datetime | None = None
+    # When a first pass ended; a project's or tenant's cascade sweeps again after a grace period,
+    # for rows a shard that was running at the time may still have written.
+    swept_at: datetime | None = None
     # Progress of the cascade, so a retry after a crash says what is already done.
     steps_done: list[str] = Field(default_factory=list)
     counts: dict[str, int] = Field(default_factory=dict)

@@ -25,6 +25,10 @@ def tenant_id_for(kind: TenantKind, clerk_id: str) -> str:
     return "ten_" + base64.b32encode(digest).decode().lower()[:20]
 
 
+class TenantDeleted(Exception):
+    """The tenant is being deleted: nobody enters it until its deletion completes."""
+
+
 class TenantDirectory:
     """Reads and records tenants and who belongs to them."""
 
@@ -50,15 +54,21 @@ class TenantDirectory:
         """Make sure the tenant and the user's membership exist; return the tenant id.
 
         Called on every authenticated session request, so it writes only when something is new
-        or changed, and remembers recent sightings in memory.
+        or changed, and remembers recent memberships in memory. The tenant row is read every time
+        (one point read): a tenant being deleted is closed to every process at once
+        (`TenantDeleted`), and one deleted and created again gets its membership rows anew.
         """
         tenant_id = tenant_id_for(kind, clerk_id)
+        tenant = self.tenants.find(tenant_id, TENANT_ROW)
+        if tenant is not None and tenant.deleted_at is not None:
+            raise TenantDeleted(tenant_id)
         with self._lock:
             seen = self._seen.get((tenant_id, user_id))
-        if seen is not None and seen[0] is role and time.monotonic() - seen[1] < _SEEN_TTL_S:
+        fresh = seen is not None and seen[0] is role and time.monotonic() - seen[1] < _SEEN_TTL_S
+        if tenant is not None and fresh:
             return tenant_id
         now = self.clock.now()
-        if self.tenants.find(tenant_id, TENANT_ROW) is None:
+        if tenant is None:
             with contextlib.suppress(Conflict):  # another request saw it first
                 self.tenants.insert(
                     TenantRecord(

@@ -67,6 +67,9 @@ PROJECT_ROUTES: list[tuple[str, str, dict[str, Any] | str | None]] = [
     ("GET", "/api/v1/projects/{project}/exports/{export}", None),
     ("GET", "/api/v1/projects/{project}/exports/{export}/download", None),
     ("POST", "/api/v1/projects/{project}/imports", {}),
+    # The victim's tenant data export, by id (the tenant is always the caller's own).
+    ("GET", "/api/v1/tenant/exports/{tenant_export}", None),
+    ("GET", "/api/v1/tenant/exports/{tenant_export}/download", None),
 ]
 # Routes without a tenant's resource in the path; their isolation is checked by what they list.
 UNSCOPED_ROUTES = {
@@ -78,6 +81,9 @@ UNSCOPED_ROUTES = {
     ("GET", "/api/v1/intelligence"),
     ("POST", "/api/v1/events"),
     ("GET", "/api/v1/activation"),
+    # The caller's own tenant; deleting asks for its id (another tenant's is refused, tests/lifecycle).
+    ("DELETE", "/api/v1/tenant"),
+    ("POST", "/api/v1/tenant/exports"),
 }
 
 
@@ -117,6 +123,8 @@ async def victim(
     assert decision.status_code == 201, decision.text
     export = await client.post(f"{base}/exports", json={"kind": "run", "id": run.json()["id"]}, headers=headers)
     assert export.status_code == 202, export.text
+    tenant_export = await client.post("/api/v1/tenant/exports", headers=headers)
+    assert tenant_export.status_code == 202, tenant_export.text
     return {
         "headers": headers,
         "tenant": tenant,
@@ -133,6 +141,7 @@ async def victim(
         "task": "victim-task",
         "export": export.json()["id"],
         "export_body": {"kind": "run", "id": run.json()["id"]},
+        "tenant_export": tenant_export.json()["id"],
     }
 
 
@@ -164,6 +173,7 @@ async def test_other_tenants_resources_answer_404(
         decision=victim["decision"],
         task=victim["task"],
         export=victim["export"],
+        tenant_export=victim["tenant_export"],
     )
     if body == "RUN":
         body = victim["run_body"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from shared.lifecycle.messages import DeletionMessage
 from shared.services import Services
+from shared.tenancy.records import DeletionRecord
+from tests.conftest import MovableClock
 
 
 def mentions(services: Services, needle: str) -> list[str]:
@@ -43,3 +45,16 @@ def take_deletion_message(services: Services, resource_id: str) -> DeletionMessa
             if parsed.resource_id == resource_id:
                 client.delete_message(message)
                 return parsed
+
+
+def purge(services: Services, clock: MovableClock, message: DeletionMessage) -> DeletionRecord:
+    """Both passes of a project's or tenant's cascade: the first, then the one after the grace period."""
+    first = services.purger.handle(message)
+    assert first is not None
+    assert first.completed_at is None
+    assert first.swept_at is not None
+    clock.advance(services.purger.settle)
+    done = services.purger.handle(message)
+    assert done is not None
+    assert done.completed_at is not None
+    return done
