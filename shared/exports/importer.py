@@ -202,6 +202,8 @@ def _replayed(pack: VerifiedPack, suites: list[_PackSuite], wanted: str | None) 
     held = [
         (suite, version, path) for suite in suites for version, path in zip(suite.versions, suite.paths, strict=True)
     ]
+    if not held:
+        raise PlanError("version", "the pack holds no suite version to replay")
     if wanted is None:
         if len({version for _, version, _ in held}) != 1:
             raise PlanError("version", f"the pack holds {len(held)} suite versions; name the one to replay")
