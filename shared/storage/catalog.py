@@ -78,13 +78,13 @@ TABLES: Final[Mapping[str, str]] = MappingProxyType(
         EXPORTS_TABLE: "one row per export (benchmark pack): kind, subject, status, blob name, size and SHA-256",
         SCHEDULES_TABLE: "scheduled benchmarks per project: suite version, targets, NCRONTAB schedule, budget, paused",
         SCHEDULE_FIRINGS_TABLE: "one row per schedule and due time: the claim that starts its run exactly once",
-        RUN_COMPLETIONS_TABLE: "one row per run that reached a terminal status, ordered by finish time (the rollup feed)",
+        RUN_COMPLETIONS_TABLE: "one row per run that reached a terminal status, by finish time (the rollup feed)",
         ROLLUP_PARTS_TABLE: "mergeable aggregates of one run, target and hour (rollups are merges of these)",
         ROLLUPS_TABLE: "hourly and daily trend points per project, suite, target: merged aggregates with sketches",
         ROLLUP_WATERMARKS_TABLE: "one row per project: how far into run completions the rollup has read",
         DRIFT_EVENTS_TABLE: "drift events per project: a measurement outside its baseline's interval",
-        PROVIDER_CALLS_TABLE: "per project, provider, model and minute: calls, errors, rate limits, latency (provider status)",
-        INTELLIGENCE_TABLE: "published cross-tenant aggregates per public model (opted-in projects, >= 5 tenants; no ids)",
+        PROVIDER_CALLS_TABLE: "provider status: calls, errors, rate limits, latency per project, model and minute",
+        INTELLIGENCE_TABLE: "published cross-tenant aggregates per public model (opted-in projects, >= 5 tenants)",
     }
 )
 
