@@ -8,7 +8,9 @@ Delivery is at least once, so everything here is idempotent:
   by `RunStore.finish_if_done` under an ETag guard, so it happens once.
 
 A watcher reads the run row every second so that a cancel or a spent budget stops new provider
-calls within seconds.
+calls within seconds. Each flush with rows reads it too (one point read per batch): once the run is
+deleted (alone or with its project or tenant), the shard stores nothing more, so its cascade leaves
+no rows behind.
 """
 
 from __future__ import annotations
@@ -152,15 +154,23 @@ class ShardExecutor:
 
         flush_lock = asyncio.Lock()
         finished = asyncio.Event()
+        deleted = False
 
         async def flush() -> None:
             # One flush at a time, and never cancelled midway: a batch taken from `pending` must
             # reach the table *and* the tally, or the shard's counters would miss it.
-            nonlocal shard, pending
+            nonlocal shard, pending, deleted
             async with flush_lock:
-                if not pending:
+                if deleted or not pending:
                     return
                 batch, pending = pending, []
+                if not await asyncio.to_thread(self._run_exists, msg):
+                    # The run's cascade may already have passed: store nothing, remove the batch's
+                    # large outputs (written as items finished), and stop calling the provider.
+                    deleted = True
+                    stop.stop(ShardStatus.CANCELLED)
+                    await asyncio.to_thread(self._discard_outputs, batch)
+                    return
                 await asyncio.to_thread(self.results.write, batch)
                 for row in batch:
                     tally.rows[row.row_key] = row
@@ -219,9 +229,20 @@ class ShardExecutor:
             finished.set()
             await flushing
             await flush()
+        if deleted or not await asyncio.to_thread(self._run_exists, msg):
+            log.info("shard %s: its run was deleted; nothing more stored", msg.shard_id)
+            return shard
         expected_rows = (ctx.shard.case_end - ctx.shard.case_start) * ctx.run.trials
         final = stop.reason if stop.reason is not None and len(tally.rows) < expected_rows else ShardStatus.DONE
         return await asyncio.to_thread(self.runs.save_shard, tally.apply(shard).model_copy(update={"status": final}))
+
+    def _run_exists(self, msg: ShardMessage) -> bool:
+        return self.runs.find(msg.tenant_id, msg.project_id, msg.run_id) is not None
+
+    def _discard_outputs(self, rows: Sequence[ResultRecord]) -> None:
+        for row in rows:
+            if row.output_blob:
+                self.results.outputs.delete(row.output_blob)
 
     async def _watch(self, ctx: ShardContext, stop: StopSignal) -> None:
         """Stop on cancel or a spent budget; the reads are shared by the run's shards in this process."""
