@@ -24,11 +24,15 @@ from shared.lifecycle.retention import RetentionSweeper
 from shared.pricing.overrides import PriceOverrideStore, project_price_table
 from shared.pricing.table import PriceTable
 from shared.providers.client import new_http_client
+from shared.providers.status import ProviderStatusStore
 from shared.routing.store import DecisionStore
+from shared.runs.launch import Launcher
 from shared.runs.results import ResultStore
 from shared.runs.store import RunStore
 from shared.runs.targets import CallPolicy
 from shared.runs.worker import ShardWorker
+from shared.schedules.firing import ScheduleFirer
+from shared.schedules.store import ScheduleStore
 from shared.secrets import SecretBackend, SecretNotFound, SecretRef, secret_backend_from_settings
 from shared.storage import QueueSender
 from shared.storage.account import StorageAccount
@@ -152,6 +156,27 @@ class Services:
         return ExportStore(self.storage, self.clock)
 
     @cached_property
+    def schedules(self) -> ScheduleStore:
+        """Scheduled benchmarks and their firings."""
+        return ScheduleStore(self.storage, self.clock)
+
+    @cached_property
+    def schedule_firer(self) -> ScheduleFirer:
+        """Starts due schedules' runs, each once (the every-minute timer)."""
+        return ScheduleFirer(
+            schedules=self.schedules,
+            launcher=Launcher(self.suites, self.credentials, self.runs, self.clock),
+            prices=self.prices,
+            project_exists=lambda tenant_id, project_id: self.projects.find(tenant_id, project_id) is not None,
+            clock=self.clock,
+        )
+
+    @cached_property
+    def provider_status(self) -> ProviderStatusStore:
+        """Provider calls per project, model and minute (written by the shard worker), and their status."""
+        return ProviderStatusStore(self.storage, self.clock)
+
+    @cached_property
     def activation(self) -> ActivationLog:
         """First-time activation events per tenant."""
         return ActivationLog(self.storage, self.clock)
@@ -208,6 +233,7 @@ class Services:
             http=self.http,
             clock=self.clock,
             policy=self.call_policy,
+            provider_calls=self.provider_status,
         )
 
     def ensure_storage(self) -> None:
@@ -224,7 +250,9 @@ class Services:
             self.price_overrides,
             self.route_decisions,
             self.exports,
+            self.schedules,
             self.activation,
+            self.provider_status,
             self.deletion_queue,
             self.rollup,
             self.drift,

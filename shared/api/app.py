@@ -28,28 +28,31 @@ from shared.api.routes import (
     me,
     pricing,
     projects,
+    provider_status,
     routing,
     runs,
+    schedules,
     suites,
     tenant,
     trends,
 )
 from shared.config import Settings
+from shared.exports.importer import ImportReplay
 from shared.services import Services
 from shared.suites.models import SuiteContent
 
 # The Functions host serves HTTP functions under host.json's routePrefix; the ASGI app sees full paths.
-from shared.exports.importer import ImportReplay
 API_PREFIX = "/api"
 V1_PREFIX = "/api/v1"
 MAX_BODY_BYTES = 8 * 1024 * 1024
+# A pack import streams to a temporary file, so it may be far larger: up to the Functions host's own
+# default request limit (100 MiB; a 100,000-result pack is about 41 MB), which the local host mirrors.
+MAX_IMPORT_BYTES = 100 * 1024 * 1024
+IMPORT_PATH = rf"{V1_PREFIX}/projects/[^/]+/imports"
 
 DESCRIPTION = """Benchmark intelligence for teams that call LLMs: suites, runs, statistics, trends, route
 decisions and benchmark packs.
 
-# A pack import streams to a temporary file, so it may be far larger (bounded still).
-MAX_IMPORT_BYTES = 256 * 1024 * 1024
-IMPORT_PATH = rf"{V1_PREFIX}/projects/[^/]+/imports"
 **Authentication.** Every route but `/api/health` needs a caller: a project API key as
 `Authorization: Bearer trk_...` (or `X-API-Key: trk_...`), or a Clerk session token as a bearer token.
 An API key belongs to one project; another project answers 404, as a missing one does.
@@ -167,8 +170,10 @@ def create_api(
         app.include_router(router, prefix=V1_PREFIX)
     for router in (routing.decisions_router, routing.routes_router, exports.router):
         app.include_router(router, prefix=V1_PREFIX)
+    app.include_router(schedules.router, prefix=V1_PREFIX)
     app.include_router(drift.router, prefix=V1_PREFIX)
     app.include_router(intelligence.router, prefix=V1_PREFIX)
+    app.include_router(provider_status.router, prefix=V1_PREFIX)
     app.include_router(trends.router, prefix=V1_PREFIX)
     # The docs page and its vendored assets: not API operations, so outside the OpenAPI document.
     app.include_router(docs.router, prefix=API_PREFIX)

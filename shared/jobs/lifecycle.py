@@ -1,4 +1,5 @@
-"""Lifecycle functions: the `deletions` queue runs project cascades, a daily timer applies retention.
+"""Lifecycle functions: the `deletions` queue runs project cascades, a daily timer applies retention
+(and drops provider-call counts older than 7 days).
 
 A poison `deletions` message is only logged: the tombstone stays incomplete (its `steps_done`
 shows where it stopped) and the hourly `resend_pending_deletions` timer sends a new message.
@@ -59,6 +60,8 @@ def lifecycle_blueprint(services: Services) -> func.Blueprint:
     async def apply_retention(timer: func.TimerRequest) -> None:
         del timer  # the schedule is all we need
         await asyncio.to_thread(services.retention.sweep_all)
+        # Provider-call counts are operational data, kept 7 days whatever the project's retention.
+        await asyncio.to_thread(services.provider_status.prune)
 
     @blueprint.function_name("resend_pending_deletions")
     @blueprint.timer_trigger(arg_name="timer", schedule=RESEND_SCHEDULE)

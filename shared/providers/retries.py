@@ -15,6 +15,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from shared.providers.errors import ErrorKind, ProviderError
 from shared.providers.models import Completion, MonotonicClock
@@ -25,6 +26,18 @@ Sleep = Callable[[float], Awaitable[None]]
 
 DEFAULT_BASE_DELAY_S = 0.5
 DEFAULT_MAX_DELAY_S = 20.0
+
+
+class AttemptObserver(Protocol):
+    """Told the outcome of every attempt, retried ones included (provider status counts them)."""
+
+    def succeeded(self, latency_ms: float) -> None:
+        """An attempt answered, after `latency_ms`."""
+        ...
+
+    def failed(self, kind: ErrorKind, status: int | None) -> None:
+        """An attempt failed with `kind` (HTTP `status` when there was one)."""
+        ...
 
 
 def backoff_delay(retry: int, *, rng: Callable[[], float], base_s: float, cap_s: float) -> float:
@@ -50,13 +63,15 @@ async def call_with_retries(
     max_delay_s: float = DEFAULT_MAX_DELAY_S,
     provider: str = "provider",
     max_rate_limit_retries: int | None = None,
+    observe: AttemptObserver | None = None,
 ) -> Completion:
     """Call `fn` until it succeeds, fails for good, runs out of retries or out of `budget_s` seconds.
 
     Returns the Completion with `retries` set; raises the last ProviderError with `retries` set, or a
     `timeout` ProviderError when the budget ran out during an attempt. Rate limits may get their own,
     larger cap (`max_rate_limit_retries`): waiting what the provider asks is cheap and a storm
-    passes, while a failing provider should not be retried for long.
+    passes, while a failing provider should not be retried for long. `observe`, when given, hears the
+    outcome of each attempt; it changes nothing about the retries.
     """
     started = clock()
     retries = 0
@@ -71,6 +86,8 @@ async def call_with_retries(
             except TimeoutError:
                 pass  # the budget ran out mid-attempt; raised below, outside the handler, so nothing chains
             except ProviderError as error:
+                if observe is not None:
+                    observe.failed(error.kind, error.status)
                 error.retries = retries
                 last_provider = error.provider
                 wait = _wait_for(error, retries, rng=rng, base_s=base_delay_s, cap_s=max_delay_s)
@@ -95,10 +112,14 @@ async def call_with_retries(
                 retries += 1
                 continue
         if completion is None:
+            if observe is not None and remaining > 0:
+                observe.failed(ErrorKind.TIMEOUT, None)  # an attempt was cut off by the budget
             raise ProviderError(
                 ErrorKind.TIMEOUT,
                 f"no answer within the call budget of {budget_s:g}s",
                 provider=last_provider,
                 retries=retries,
             )
+        if observe is not None:
+            observe.succeeded(completion.latency_ms)
         return completion.model_copy(update={"retries": retries})

@@ -25,8 +25,10 @@ from typing import Any
 
 from shared.clock import Clock
 from shared.pricing.table import PriceTable
+from shared.providers.call_counts import CallTally
 from shared.providers.errors import ProviderError
 from shared.providers.models import Completion
+from shared.providers.status import ProviderStatusStore
 from shared.runs.models import ItemStatus, ResultRecord, RunRecord, ShardMessage, ShardRecord, ShardStatus, TargetSpec
 from shared.runs.results import MAX_INLINE_OUTPUT_CHARS, ResultStore, item_key, result_partition
 from shared.runs.slots import LocalRun
@@ -37,6 +39,7 @@ from shared.scoring.errors import ScorerUnavailable, ScoringFailed
 from shared.scoring.judge import JudgeReply, JudgeRequest
 from shared.scoring.results import ScoreResult
 from shared.scoring.specs import LlmJudgeSpec, ScorerSpec, parse_specs
+from shared.storage import StorageError
 from shared.suites.models import Case, SuiteContent
 
 log = logging.getLogger("tokenroute.runs")
@@ -59,6 +62,8 @@ class ShardContext:
     judge: TargetCallerFactory | None
     prices: PriceTable
     local: LocalRun
+    # Attempts per provider, model and minute (provider status); written at each flush.
+    calls: CallTally | None = None
 
 
 BuildCaller = Callable[[TargetSpec], Awaitable[TargetCaller]]
@@ -122,10 +127,13 @@ class StopSignal:
 class ShardExecutor:
     """Runs the items of one shard and keeps its row and results up to date."""
 
-    def __init__(self, runs: RunStore, results: ResultStore, clock: Clock) -> None:
+    def __init__(
+        self, runs: RunStore, results: ResultStore, clock: Clock, provider_calls: ProviderStatusStore | None = None
+    ) -> None:
         self.runs = runs
         self.results = results
         self.clock = clock
+        self.provider_calls = provider_calls
 
     async def execute(self, ctx: ShardContext) -> ShardRecord:
         """Run what is left of the shard; returns the shard row as finally stored."""
@@ -161,20 +169,22 @@ class ShardExecutor:
             # reach the table *and* the tally, or the shard's counters would miss it.
             nonlocal shard, pending, deleted
             async with flush_lock:
-                if deleted or not pending:
+                if deleted:
                     return
-                batch, pending = pending, []
-                if not await asyncio.to_thread(self._run_exists, msg):
-                    # The run's cascade may already have passed: store nothing, remove the batch's
-                    # large outputs (written as items finished), and stop calling the provider.
-                    deleted = True
-                    stop.stop(ShardStatus.CANCELLED)
-                    await asyncio.to_thread(self._discard_outputs, batch)
-                    return
-                await asyncio.to_thread(self.results.write, batch)
-                for row in batch:
-                    tally.rows[row.row_key] = row
-                shard = await asyncio.to_thread(self.runs.save_shard, tally.apply(shard))
+                if pending:
+                    batch, pending = pending, []
+                    if not await asyncio.to_thread(self._run_exists, msg):
+                        # The run's cascade may already have passed: store nothing, remove the batch's
+                        # large outputs (written as items finished), and stop calling the provider.
+                        deleted = True
+                        stop.stop(ShardStatus.CANCELLED)
+                        await asyncio.to_thread(self._discard_outputs, batch)
+                        return
+                    await asyncio.to_thread(self.results.write, batch)
+                    for row in batch:
+                        tally.rows[row.row_key] = row
+                    shard = await asyncio.to_thread(self.runs.save_shard, tally.apply(shard))
+                await self._flush_calls(ctx, shard.attempts)
 
         async def flusher() -> None:
             while not finished.is_set():
@@ -235,6 +245,21 @@ class ShardExecutor:
         expected_rows = (ctx.shard.case_end - ctx.shard.case_start) * ctx.run.trials
         final = stop.reason if stop.reason is not None and len(tally.rows) < expected_rows else ShardStatus.DONE
         return await asyncio.to_thread(self.runs.save_shard, tally.apply(shard).model_copy(update={"status": final}))
+
+    async def _flush_calls(self, ctx: ShardContext, execution: int) -> None:
+        """Write the provider-call minutes that changed (one row each, cumulative, replaced whole)."""
+        if ctx.calls is None or self.provider_calls is None:
+            return
+        msg = ctx.message
+        taken = ctx.calls.take_changed(msg.tenant_id, msg.project_id, msg.shard_id, execution)
+        if not taken:
+            return
+        try:
+            await asyncio.to_thread(self.provider_calls.write, [row for _, row in taken])
+        except StorageError as error:
+            # Provider status is best effort: it must never fail a shard. The next flush tries again.
+            ctx.calls.mark_changed(taken)
+            log.warning("provider call counts of shard %s not written: %s", msg.shard_id, error)
 
     def _run_exists(self, msg: ShardMessage) -> bool:
         return self.runs.find(msg.tenant_id, msg.project_id, msg.run_id) is not None

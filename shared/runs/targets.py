@@ -17,7 +17,7 @@ import httpx
 from shared.providers.concurrency import AdaptiveLimiter
 from shared.providers.models import ChatMessage, ChatRequest, Completion, GenerationParams, ProviderCredential, Role
 from shared.providers.registry import adapter_for, is_simulated
-from shared.providers.retries import call_with_retries
+from shared.providers.retries import AttemptObserver, call_with_retries
 from shared.providers.sandbox import complete_sandbox, sandbox_params
 from shared.runs.models import TargetSpec
 
@@ -69,6 +69,7 @@ class TargetCaller:
         limiter: AdaptiveLimiter,
         policy: CallPolicy,
         seed: int,
+        calls: AttemptObserver | None = None,
     ) -> None:
         self.spec = spec
         self.credential = credential
@@ -77,6 +78,7 @@ class TargetCaller:
         self.limiter = limiter
         self.policy = policy
         self.seed = seed
+        self.calls = calls  # counts every attempt for provider status (`shared.providers.status`)
         self.simulated = is_simulated(spec.provider)
         self._sandbox = sandbox_params(spec.model, spec.sandbox) if self.simulated else None
 
@@ -98,6 +100,7 @@ class TargetCaller:
             max_retries=self.policy.max_retries,
             max_rate_limit_retries=self.policy.max_rate_limit_retries,
             provider=self.spec.provider,
+            observe=self.calls,
         )
 
     def _attempt(

@@ -16,8 +16,10 @@ import httpx
 from shared.clock import Clock
 from shared.credentials.store import CredentialStore
 from shared.pricing.table import PriceTable
+from shared.providers.call_counts import CallTally
 from shared.providers.concurrency import LimiterPool
 from shared.providers.registry import is_simulated
+from shared.providers.status import ProviderStatusStore
 from shared.runs.execution import ShardContext, ShardExecutor, TargetCallerFactory
 from shared.runs.models import RunRecord, ShardMessage, ShardRecord, ShardStatus, TargetSpec
 from shared.runs.results import ResultStore
@@ -50,6 +52,7 @@ class ShardWorker:
         http: Callable[[], httpx.AsyncClient],
         clock: Clock,
         policy: CallPolicy,
+        provider_calls: ProviderStatusStore | None = None,
     ) -> None:
         self.runs = runs
         self.results = results
@@ -59,7 +62,7 @@ class ShardWorker:
         self.http = http
         self.clock = clock
         self.policy = policy
-        self.executor = ShardExecutor(runs, results, clock)
+        self.executor = ShardExecutor(runs, results, clock, provider_calls)
         self.slots = RunSlots()
         self.limiters = LimiterPool(
             initial=policy.limiter_initial, maximum=policy.limiter_maximum, grow_after=policy.limiter_grow_after
@@ -108,9 +111,10 @@ class ShardWorker:
     async def _execute(self, message: ShardMessage, run: RunRecord, shard: ShardRecord) -> None:
         content = await self._content(message, run)
         target = run.targets[int(shard.target_id[1:])]
+        calls = CallTally(self.clock)  # this execution's attempts, judges' included
 
         async def build(spec: TargetSpec) -> TargetCaller:
-            return await self._caller(message, run, spec, local.slots)
+            return await self._caller(message, run, spec, local.slots, calls)
 
         with self.slots.hold(run.row_key, run.concurrency, shard.row_key) as local:
             caller = await build(target)
@@ -124,12 +128,13 @@ class ShardWorker:
                 judge=TargetCallerFactory(build),
                 prices=await asyncio.to_thread(self.prices, message.tenant_id, message.project_id),
                 local=local,
+                calls=calls,
             )
             final = await self.executor.execute(context)
         log.info("shard %s of run %s: %s (%d done)", shard.row_key, run.row_key, final.status.value, final.done)
 
     async def _caller(
-        self, message: ShardMessage, run: RunRecord, spec: TargetSpec, run_slots: asyncio.Semaphore
+        self, message: ShardMessage, run: RunRecord, spec: TargetSpec, run_slots: asyncio.Semaphore, calls: CallTally
     ) -> TargetCaller:
         credential = None
         if not is_simulated(spec.provider):
@@ -152,6 +157,7 @@ class ShardWorker:
             limiter=self.limiters.get(spec.credential_id or spec.provider, spec.model),
             policy=self.policy,
             seed=run.seed,
+            calls=calls.for_model(spec.provider, spec.model),
         )
 
     async def _content(self, message: ShardMessage, run: RunRecord) -> SuiteContent:

@@ -62,10 +62,16 @@ PROJECT_ROUTES: list[tuple[str, str, dict[str, Any] | str | None]] = [
     ("GET", "/api/v1/projects/{project}/route-decisions/{decision}", None),
     ("GET", "/api/v1/projects/{project}/routes/{task}", None),
     ("GET", "/api/v1/projects/{project}/drift-events", None),
+    ("GET", "/api/v1/projects/{project}/provider-status", None),
     ("GET", "/api/v1/projects/{project}/trends?suite={suite}&metric=pass_rate", None),
     ("POST", "/api/v1/projects/{project}/exports", "EXPORT"),
     ("GET", "/api/v1/projects/{project}/exports/{export}", None),
     ("GET", "/api/v1/projects/{project}/exports/{export}/download", None),
+    ("GET", "/api/v1/projects/{project}/schedules", None),
+    ("POST", "/api/v1/projects/{project}/schedules", "SCHEDULE"),
+    ("GET", "/api/v1/projects/{project}/schedules/{schedule}", None),
+    ("PATCH", "/api/v1/projects/{project}/schedules/{schedule}", {"paused": True}),
+    ("DELETE", "/api/v1/projects/{project}/schedules/{schedule}", None),
     ("POST", "/api/v1/projects/{project}/imports", {}),
     # The victim's tenant data export, by id (the tenant is always the caller's own).
     ("GET", "/api/v1/tenant/exports/{tenant_export}", None),
@@ -125,6 +131,9 @@ async def victim(
     assert export.status_code == 202, export.text
     tenant_export = await client.post("/api/v1/tenant/exports", headers=headers)
     assert tenant_export.status_code == 202, tenant_export.text
+    schedule_body = {**run_body, "budget_usd": "1.00", "cron": "0 30 2 * * *"}
+    schedule = await client.post(f"{base}/schedules", json=schedule_body, headers=headers)
+    assert schedule.status_code == 201, schedule.text
     return {
         "headers": headers,
         "tenant": tenant,
@@ -142,6 +151,8 @@ async def victim(
         "export": export.json()["id"],
         "export_body": {"kind": "run", "id": run.json()["id"]},
         "tenant_export": tenant_export.json()["id"],
+        "schedule": schedule.json()["id"],
+        "schedule_body": schedule_body,
     }
 
 
@@ -174,6 +185,7 @@ async def test_other_tenants_resources_answer_404(
         task=victim["task"],
         export=victim["export"],
         tenant_export=victim["tenant_export"],
+        schedule=victim["schedule"],
     )
     if body == "RUN":
         body = victim["run_body"]
@@ -181,6 +193,8 @@ async def test_other_tenants_resources_answer_404(
         body = victim["decision_body"]
     if body == "EXPORT":
         body = victim["export_body"]
+    if body == "SCHEDULE":
+        body = victim["schedule_body"]
     for who, headers in attackers.items():
         response = await client.request(method, path, json=body, headers=headers)
         assert response.status_code == 404, f"{who}: {method} {path} -> {response.status_code}"
@@ -203,6 +217,8 @@ async def test_other_tenants_resources_answer_404(
     assert (credential["fingerprint"], credential["validation_requested_at"]) == ("…6789", None)
     route = (await client.get(f"{base}/routes/{victim['task']}", headers=victim["headers"])).json()
     assert route["decision_id"] == victim["decision"]
+    schedule = await client.get(f"{base}/schedules/{victim['schedule']}", headers=victim["headers"])
+    assert (schedule.status_code, schedule.json()["paused"]) == (200, False)
 
 
 async def test_lists_never_show_other_tenants(
