@@ -131,7 +131,7 @@ _GONE = problem_doc(
     {"expired": problem_example(410, "expired", "Export expired", "The pack was deleted on 2026-01-01.")},
 )
 _TOO_LARGE = problem_doc(
-    "The pack is larger than an import may be (256 MiB)",
+    "The pack is larger than an import may be (100 MiB)",
     {
         "payload-too-large": problem_example(
             413, "payload-too-large", "Payload too large", "The body exceeds 268435456 bytes."
@@ -340,7 +340,7 @@ async def _iterate(chunks: Any) -> Any:
     status_code=201,
     response_model=Imported,
     summary="Import a benchmark pack, optionally replaying it (member)",
-    description="The body is the pack's zip, streamed to a temporary file (up to 256 MiB). Every file is "
+    description="The body is the pack's zip, streamed to a temporary file (up to 100 MiB). Every file is "
     "verified against the manifest's SHA-256 and size (a changed, missing or extra file is refused with "
     "`pack-refused`, naming the file), then one suite is created per suite in the pack; versions keep their "
     f"ids. With a `{REPLAY_HEADER}` header (JSON: targets, trials, concurrency, `budget_usd`, and `version` "
