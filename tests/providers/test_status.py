@@ -3,6 +3,7 @@ status summary reads them back (Azurite, the OpenAI stand-in, the worker in this
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -27,7 +28,9 @@ from shared.providers.call_counts import (
     encode_key_part,
     minute_key,
 )
-from shared.providers.errors import ErrorKind
+from shared.providers.errors import ErrorKind, ProviderError
+from shared.providers.models import Completion, FinishReason, Usage
+from shared.providers.retries import call_with_retries
 from shared.providers.status import Status, judge, summarize
 from shared.runs.models import ItemStatus, ShardMessage, ShardStatus
 from shared.runs.results import ResultStore
@@ -147,6 +150,50 @@ def test_the_tally_counts_by_class_and_minute_and_rows_repeat_only_when_changed(
     [both] = summarize([first, second], NOW + timedelta(minutes=2))
     assert (both.windows["15m"].errors, both.windows["15m"].rate_limited) == (3, 1)
     assert judge(both.windows["15m"], None)[0] is both.status is Status.DOWN
+
+
+async def test_the_retry_loop_reports_every_attempt_and_retries_as_before() -> None:
+    clock = MovableClock()
+    calls = CallTally(clock).for_model("openai", MODEL)
+    failures = [
+        ProviderError(ErrorKind.RATE_LIMIT, "slow down", provider="openai", status=429, retry_after_s=0.0),
+        ProviderError(ErrorKind.TRANSIENT, "bad gateway", provider="openai", status=502),
+    ]
+    answer = Completion(
+        text="A",
+        finish_reason=FinishReason.STOP,
+        finish_reason_raw="stop",
+        usage=Usage(),
+        latency_ms=42.0,
+        ttft_ms=None,
+        request_id=None,
+        response_id=None,
+        model_version=None,
+    )
+
+    async def attempt() -> Completion:
+        if failures:
+            raise failures.pop(0)
+        return answer
+
+    async def no_wait(_: float) -> None:
+        return None
+
+    completion = await call_with_retries(attempt, budget_s=10, max_retries=3, sleep=no_wait, observe=calls)
+    assert completion.retries == 2
+    [minute] = calls.minutes.values()
+    assert (minute.calls, minute.successes, minute.rate_limited, minute.server_errors) == (3, 1, 1, 1)
+    assert minute.latency.quantile(0.5) == pytest.approx(42.0, rel=0.01)
+
+    # An attempt cut off by the call budget is a timeout; the caller still gets its timeout error.
+    async def hang() -> Completion:
+        await asyncio.sleep(10)
+        return answer
+
+    with pytest.raises(ProviderError) as caught:
+        await call_with_retries(hang, budget_s=0.05, max_retries=3, sleep=no_wait, observe=calls)
+    assert caught.value.kind is ErrorKind.TIMEOUT
+    assert (minute.calls, minute.timeouts, minute.last_error_class) == (4, 1, "timeout")
 
 
 # -- the worker against the stand-in -------------------------------------------------------------
