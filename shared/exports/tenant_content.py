@@ -19,7 +19,7 @@ hashes, secret versions, provider keys (those live only in the secret backend, w
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any, Final
 
@@ -96,7 +96,8 @@ def tenant_files(services: Services, tenant_id: str) -> Iterator[PackFile]:
     yield _jsonl("activation.jsonl", Table(account, ACTIVATION_TABLE), _partition(tenant_id))
     yield _jsonl("audit.jsonl", Table(account, AUDIT_TABLE), _partition(tenant_wide))
     yield _jsonl("exports.jsonl", Table(account, EXPORTS_TABLE), _partition(tenant_wide))
-    yield _jsonl("deletions.jsonl", Table(account, DELETIONS_TABLE), _partition(tenant_id))
+    # Receipts of an earlier deletion of the tenant (same id, signed in again) are not this tenant's.
+    yield _jsonl("deletions.jsonl", Table(account, DELETIONS_TABLE), _partition(tenant_id), _not_a_receipt)
     for project in projects.query_all(_partition(tenant_id)):
         yield from _project_files(services, tenant_id, project)
 
@@ -112,7 +113,8 @@ def _project_files(services: Services, tenant_id: str, project: Entity) -> Itera
     prefix = project_partition(tenant_id, project_id)
     for name in PROJECT_TABLES:
         if name != RESULTS_TABLE:  # results come per run, with their outputs, in runs/<run>/results.jsonl
-            yield _jsonl(f"{base}/tables/{name}.jsonl", Table(services.storage, name), _project_range(prefix), prefix)
+            table = Table(services.storage, name)
+            yield _jsonl(f"{base}/tables/{name}.jsonl", table, _project_range(prefix), _in_project(prefix))
     plan = PackPlan(services, tenant_id, project_id)
     yield from _under(base, _project_content(plan))
 
@@ -148,14 +150,13 @@ def _under(base: str, files: Iterable[PackFile]) -> Iterator[PackFile]:
         yield PackFile(f"{base}/{item.path}", item.media_type, item.chunks)
 
 
-def _jsonl(path: str, table: Table, query: Filter, exact_prefix: str | None = None) -> PackFile:
-    """A JSON-lines file of the rows matching `query`, produced in blocks as the zip is written."""
+def _jsonl(path: str, table: Table, query: Filter, keep: Callable[[Entity], bool] | None = None) -> PackFile:
+    """A JSON-lines file of the rows matching `query` (and `keep`), produced in blocks as the zip is written."""
 
     def chunks() -> Iterator[bytes]:
         block: list[bytes] = []
         for row in table.query_all(query):
-            # A project's range also holds ids that merely extend it; only its own partitions count.
-            if exact_prefix is not None and not _in_project(row.partition_key, exact_prefix):
+            if keep is not None and not keep(row):
                 continue
             block.append(json.dumps(public(row), sort_keys=True, default=_default).encode() + b"\n")
             if len(block) >= LINES_PER_BLOCK:
@@ -167,8 +168,13 @@ def _jsonl(path: str, table: Table, query: Filter, exact_prefix: str | None = No
     return PackFile(path, "application/x-ndjson", chunks)
 
 
-def _in_project(partition_key: str, prefix: str) -> bool:
-    return partition_key == prefix or partition_key.startswith(prefix + "~")
+def _in_project(prefix: str) -> Callable[[Entity], bool]:
+    # A project's range also holds ids that merely extend it; only its own partitions count.
+    return lambda row: row.partition_key == prefix or row.partition_key.startswith(prefix + "~")
+
+
+def _not_a_receipt(row: Entity) -> bool:
+    return row.get("kind") != "tenant"
 
 
 def _partition(partition_key: str) -> Filter:

@@ -1,5 +1,5 @@
-"""Lifecycle functions: the `deletions` queue runs project cascades, a daily timer applies retention
-(and drops provider-call counts older than 7 days).
+"""Lifecycle functions: the `deletions` queue runs cascades (tenant, project, run, suite), a daily
+timer applies retention (and drops provider-call counts older than 7 days).
 
 A poison `deletions` message is only logged: the tombstone stays incomplete (its `steps_done`
 shows where it stopped) and the hourly `resend_pending_deletions` timer sends a new message.
@@ -53,7 +53,7 @@ def lifecycle_blueprint(services: Services) -> func.Blueprint:
     async def purge_project_poison(msg: func.QueueMessage) -> None:
         message = _message(msg)
         if message is not None:
-            log.error("project cascade failed on every delivery; the tombstone records its progress")
+            log.error("%s cascade failed on every delivery; the tombstone records its progress", message.kind)
 
     @blueprint.function_name("apply_retention")
     @blueprint.timer_trigger(arg_name="timer", schedule=RETENTION_SCHEDULE)

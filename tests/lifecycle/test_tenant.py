@@ -4,12 +4,17 @@ retried; signing in again starts an empty tenant."""
 
 from __future__ import annotations
 
+import io
+import json
 import uuid
+import zipfile
 from typing import Any
 
 import httpx
 import pytest
 
+from shared.exports.builder import handle
+from shared.exports.models import ExportMessage
 from shared.lifecycle.cascade import Step, Target
 from shared.lifecycle.messages import DeletionMessage
 from shared.services import Services
@@ -148,6 +153,14 @@ async def test_deleted_tenant_leaves_only_its_receipt(
     assert (await client.get(f"/api/v1/projects/{project}", headers=org["owner"])).status_code == 404
     assert services.activation.funnel(org["tenant"]) == []
     assert services.audit.list(org["tenant"], None, limit=10, cursor=None).items == []
+    # Its data export holds nothing of the old tenant, the old receipt included.
+    created = await client.post("/api/v1/tenant/exports", headers=org["owner"])
+    export = ExportMessage(tenant_id=org["tenant"], project_id="-", export_id=created.json()["id"])
+    built = handle(services, export)
+    assert built is not None
+    archive = zipfile.ZipFile(io.BytesIO(services.exports.packs.get(built.blob)))
+    assert (archive.read("projects.jsonl"), archive.read("deletions.jsonl")) == (b"", b"")
+    assert [json.loads(line)["RowKey"] for line in archive.read("members.jsonl").splitlines()] == [org["users"][0]]
     # And it can be deleted again: a second receipt, the first one kept.
     again = await _delete(client, org)
     purge(services, clock, take_deletion_message(services, again))
