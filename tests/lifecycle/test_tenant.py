@@ -22,7 +22,7 @@ from shared.storage.catalog import DELETIONS_TABLE
 from tests.conftest import MovableClock, TokenFactory
 from tests.lifecycle.conftest import populate
 from tests.lifecycle.scan import mentions, purge, take_deletion_message
-from tests.support.api import bearer, create_key
+from tests.support.api import bearer, create_key, create_project
 
 
 def _org() -> str:
@@ -198,3 +198,34 @@ async def test_interrupted_tenant_deletion_completes_when_retried(
     done = purge(services, clock, message)
     assert done.steps_done == [*(step.name for step in steps), "closing"]
     _assert_only_the_receipt(services, org, deletion_id)
+
+
+async def test_a_retry_after_the_tenant_row_went_spares_a_tenant_created_since(
+    client: httpx.AsyncClient, services: Services, session_token: TokenFactory, clock: MovableClock
+) -> None:
+    owner = bearer(session_token(_user()))
+    ids = await populate(client, services, owner, "closing")
+    deletion_id = await _delete(client, {"tenant": ids["tenant"], "owner": owner})
+    message = take_deletion_message(services, deletion_id)
+    purger = services.purger
+    assert purger.handle(message) is not None
+    clock.advance(purger.settle)
+    close = purger.tenant.close
+
+    def close_then_crash(tenant_id: str) -> int:
+        close(tenant_id)
+        raise RuntimeError("worker killed")
+
+    # Killed just after the tenant row went, before the receipt was completed.
+    purger.tenant.close = close_then_crash  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError):
+        purger.handle(message)
+    purger.tenant.close = close  # type: ignore[method-assign]
+    # The owner signs in again meanwhile and starts over.
+    fresh = await create_project(client, owner, "fresh start")
+    done = purger.handle(message)
+    assert done is not None
+    assert done.completed_at is not None
+    assert done.counts["table:tenants"] == 0  # the new tenant's row was left alone
+    assert (await client.get(f"/api/v1/projects/{fresh['id']}", headers=owner)).status_code == 200
+    assert (await client.get("/api/v1/me", headers=owner)).status_code == 200

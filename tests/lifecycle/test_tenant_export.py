@@ -38,6 +38,16 @@ async def test_tenant_export_holds_every_record_and_no_secret(
     base = f"/api/v1/projects/{ids['project']}"
     project_export = await client.post(f"{base}/exports", json={"kind": "run", "id": ids["seeded_run"]}, headers=owner)
     assert project_export.status_code == 202, project_export.text
+    run = (await client.get(f"{base}/runs/{ids['run']}", headers=owner)).json()
+    schedule_body = {
+        "suite_id": run["suite_id"],
+        "version": run["version"],
+        "targets": [{"provider": "sandbox", "model": "sandbox/fast-accurate"}],
+        "budget_usd": "1.00",
+        "cron": "0 30 2 * * *",
+    }
+    schedule = await client.post(f"{base}/schedules", json=schedule_body, headers=owner)
+    assert schedule.status_code == 201, schedule.text
 
     # Only a signed-in owner may take everything.
     assert (await client.post("/api/v1/tenant/exports", headers=admin)).status_code == 403
@@ -99,6 +109,7 @@ async def test_tenant_export_holds_every_record_and_no_secret(
     assert _lines(archive, f"{project}/tables/routedecisions.jsonl")
     assert project_export.json()["id"] in {row["RowKey"] for row in _lines(archive, f"{project}/tables/exports.jsonl")}
     assert _lines(archive, f"{project}/tables/priceoverrides.jsonl")
+    assert [row["RowKey"] for row in _lines(archive, f"{project}/tables/schedules.jsonl")] == [schedule.json()["id"]]
 
     # Nothing secret, and nothing of another tenant, anywhere in the pack.
     stored_hash = services.api_keys.find(ids["tenant"], ids["project"], ids["key_id"])
