@@ -164,14 +164,16 @@ class ShardExecutor:
         finished = asyncio.Event()
         deleted = False
 
-        async def flush() -> None:
+        async def flush(*, last: bool = False) -> bool:
+            """Store the pending rows; False once the run is gone. The last flush leaves the shard's
+            row to the final save (one write instead of two) and its call counts to run alongside."""
             # One flush at a time, and never cancelled midway: a batch taken from `pending` must
             # reach the table *and* the tally, or the shard's counters would miss it.
             nonlocal shard, pending, deleted
             async with flush_lock:
                 if deleted:
-                    return
-                if pending:
+                    return False
+                if pending or last:
                     batch, pending = pending, []
                     if not await asyncio.to_thread(self._run_exists, msg):
                         # The run's cascade may already have passed: store nothing, remove the batch's
@@ -179,12 +181,16 @@ class ShardExecutor:
                         deleted = True
                         stop.stop(ShardStatus.CANCELLED)
                         await asyncio.to_thread(self._discard_outputs, batch)
-                        return
-                    await asyncio.to_thread(self.results.write, batch)
+                        return False
+                    if batch:
+                        await asyncio.to_thread(self.results.write, batch)
                     for row in batch:
                         tally.rows[row.row_key] = row
-                    shard = await asyncio.to_thread(self.runs.save_shard, tally.apply(shard))
-                await self._flush_calls(ctx, shard.attempts)
+                    if not last and batch:
+                        shard = await asyncio.to_thread(self.runs.save_shard, tally.apply(shard))
+                if not last:
+                    await self._flush_calls(ctx, shard.attempts)
+                return True
 
         async def flusher() -> None:
             while not finished.is_set():
@@ -238,13 +244,18 @@ class ShardExecutor:
                 await watching
             finished.set()
             await flushing
-            await flush()
-        if deleted or not await asyncio.to_thread(self._run_exists, msg):
+            exists = await flush(last=True)
+        if not exists:
             log.info("shard %s: its run was deleted; nothing more stored", msg.shard_id)
             return shard
         expected_rows = (ctx.shard.case_end - ctx.shard.case_start) * ctx.run.trials
         final = stop.reason if stop.reason is not None and len(tally.rows) < expected_rows else ShardStatus.DONE
-        return await asyncio.to_thread(self.runs.save_shard, tally.apply(shard).model_copy(update={"status": final}))
+        # The shard's final row and the last call counts are independent writes: made together.
+        saved, _ = await asyncio.gather(
+            asyncio.to_thread(self.runs.save_shard, tally.apply(shard).model_copy(update={"status": final})),
+            self._flush_calls(ctx, shard.attempts),
+        )
+        return saved
 
     async def _flush_calls(self, ctx: ShardContext, execution: int) -> None:
         """Write the provider-call minutes that changed (one row each, cumulative, replaced whole)."""
