@@ -13,6 +13,7 @@ from shared.jobs.exports import export_blueprint
 from shared.jobs.intelligence import intelligence_blueprint
 from shared.jobs.lifecycle import lifecycle_blueprint
 from shared.jobs.runs import run_blueprint
+from shared.jobs.schedules import schedule_blueprint
 from shared.jobs.trends import trends_blueprint
 from shared.observability.logs import configure_logging
 from shared.services import Services
@@ -28,5 +29,6 @@ app.register_functions(run_blueprint(services))
 app.register_functions(credential_blueprint(services))
 app.register_functions(lifecycle_blueprint(services))
 app.register_functions(export_blueprint(services))
-app.register_functions(intelligence_blueprint(services))
+app.register_functions(schedule_blueprint(services))
 app.register_functions(trends_blueprint(services))
+app.register_functions(intelligence_blueprint(services))
