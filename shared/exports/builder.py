@@ -22,6 +22,7 @@ from shared.exports.tenant_content import tenant_files
 from shared.exports.zipstream import PackFile, ZipStream
 from shared.runs.models import RunStatus
 from shared.services import Services
+from shared.storage import NotFound
 
 log = logging.getLogger("tokenroute.exports")
 
@@ -126,8 +127,14 @@ def handle(services: Services, message: ExportMessage) -> ExportRecord | None:
     except SubjectMissing as missing:
         log.warning("export %s: %s no longer exists", record.row_key, missing)
         return store.transition(record, status=ExportStatus.FAILED, failure=f"{missing} no longer exists")
-    done = store.transition(
-        record, status=ExportStatus.READY, ready_at=store.now(), size_bytes=size, sha256=digest, files=files
-    )
+    try:
+        done = store.transition(
+            record, status=ExportStatus.READY, ready_at=store.now(), size_bytes=size, sha256=digest, files=files
+        )
+    except NotFound:
+        # Deleted while it was built (with its project or tenant): the pack must not outlive the cascade.
+        store.packs.delete(record.blob)
+        log.info("export %s was deleted during its build; its pack is removed", record.row_key)
+        return None
     log.info("export %s ready: %d bytes, %d files", record.row_key, size, files)
     return done

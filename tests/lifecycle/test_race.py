@@ -1,19 +1,25 @@
-"""A shard still running while its project is deleted: the worker stops storing as soon as a flush
+"""Work still under way while its project is deleted. A running shard stops storing as soon as a flush
 finds its run gone, and the cascade's second pass (a grace period after the first) removes whatever a
-flush already under way wrote. Afterwards nothing of the project is stored anywhere."""
+flush already under way wrote: afterwards nothing of the project is stored anywhere. A pack whose
+export row went during its build is removed rather than left behind."""
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import httpx
+import pytest
 
+from shared.exports.builder import handle
+from shared.exports.models import ExportMessage
 from shared.runs.models import ShardMessage
 from shared.runs.results import result_partition
 from shared.services import Services
 from shared.storage import blob_path
 from shared.storage.catalog import AUDIT_TABLE, DELETIONS_TABLE
 from tests.conftest import MovableClock
+from tests.lifecycle.conftest import populate
 from tests.lifecycle.scan import mentions, secrets_of, take_deletion_message
 from tests.support.api import create_project
 
@@ -75,3 +81,26 @@ async def test_a_shard_running_through_its_projects_deletion_leaves_nothing(
     # It stopped early rather than running the rest of its cases into the void.
     assert done.counts["table:results"] < CASES
     assert done.counts["blobs:outputs"] == 1
+
+
+async def test_a_pack_built_while_its_project_is_deleted_is_removed(
+    client: httpx.AsyncClient, services: Services, owner: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = await populate(client, services, owner, "packing")
+    body = {"kind": "run", "id": ids["seeded_run"]}
+    created = await client.post(f"/api/v1/projects/{ids['project']}/exports", json=body, headers=owner)
+    assert created.status_code == 202, created.text
+    export = services.exports.find(ids["tenant"], ids["project"], created.json()["id"])
+    assert export is not None
+    put = services.exports.packs.put
+
+    def put_then_cascade(*args: Any, **kwargs: Any) -> Any:
+        uploaded = put(*args, **kwargs)
+        # The cascade's `exports` step passes between the upload and the row's `ready`.
+        services.exports.table.delete(export.partition_key, export.row_key)
+        return uploaded
+
+    monkeypatch.setattr(services.exports.packs, "put", put_then_cascade)
+    message = ExportMessage(tenant_id=ids["tenant"], project_id=ids["project"], export_id=export.row_key)
+    assert await asyncio.to_thread(handle, services, message) is None
+    assert not services.exports.packs.exists(export.blob)
