@@ -7,9 +7,11 @@ import io
 import json
 import uuid
 import zipfile
+from pathlib import Path
 from typing import Any
 
 import httpx
+import jsonschema
 
 from shared.exports.builder import handle
 from shared.exports.models import ExportMessage
@@ -20,6 +22,8 @@ from shared.storage.catalog import RESULTS_TABLE
 from tests.conftest import TokenFactory
 from tests.lifecycle.conftest import populate
 from tests.support.api import bearer
+
+SCHEMA = Path(__file__).resolve().parents[2] / "docs" / "pack.schema.json"
 
 
 def _lines(archive: zipfile.ZipFile, path: str) -> list[dict[str, Any]]:
@@ -74,7 +78,10 @@ async def test_tenant_export_holds_every_record_and_no_secret(
     data = download.content
     assert shown.json()["sha256"] == built.sha256
 
-    archive = verify_pack(io.BytesIO(data)).archive
+    verified = verify_pack(io.BytesIO(data))
+    archive = verified.archive
+    jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text())).validate(verified.manifest)
+    assert (verified.manifest["kind"], verified.manifest["subject_id"]) == ("tenant", ids["tenant"])
     names = set(archive.namelist())
     project = f"projects/{ids['project']}"
     assert json.loads(archive.read("tenant.json"))["kind"] == "organization"
