@@ -102,7 +102,7 @@ PROJECT_CONTAINERS: tuple[str, ...] = (SUITES_CONTAINER, OUTPUTS_CONTAINER, DECI
 
 @dataclass(frozen=True)
 class Target:
-    """What one cascade deletes: a project, or a run or suite of a project."""
+    """What one cascade deletes: a project, a run or suite of a project, or (by its id alone) a tenant."""
 
     tenant_id: str
     project_id: str

@@ -8,6 +8,7 @@ import io
 import json
 import uuid
 import zipfile
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -193,6 +194,10 @@ async def test_interrupted_tenant_deletion_completes_when_retried(
     assert mentions(services, org["users"][0])  # the members are still there
     # Still closed: nobody gets in while the deletion is unfinished.
     assert (await client.get("/api/v1/me", headers=org["owner"])).status_code == 401
+    # Had the job died for good, the hourly timer would send the message again.
+    clock.advance(timedelta(minutes=20))
+    now = clock.now()
+    assert message in purger.pending(now - timedelta(days=7), now - timedelta(minutes=15))
 
     purger.steps["tenant"] = steps
     done = purge(services, clock, message)
