@@ -9,7 +9,7 @@ prompts, outputs, keys or project ids.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Final
 
@@ -48,6 +48,10 @@ FRONTEND_EVENTS: Final = (
 )
 # Frontend rows are stored under this prefix so they never collide with server events.
 FRONTEND_PREFIX: Final = "ui."
+# How long a process trusts that a (tenant, event) is recorded. No longer than a tenant deletion's
+# grace period (`shared.lifecycle.cascade.SETTLE`): a tenant deleted and signed into again starts
+# with an empty funnel, and its first events must be recorded again.
+KNOWN_FOR: Final = timedelta(seconds=60)
 
 
 class ActivationRecord(TableModel):
@@ -64,8 +68,9 @@ class ActivationLog:
     def __init__(self, account: StorageAccount, clock: Clock) -> None:
         self.table = ModelTable(account, ACTIVATION_TABLE, ActivationRecord)
         self.clock = clock
-        # (tenant, event) pairs this process knows are recorded: later occurrences cost no write.
-        self._known: set[tuple[str, str]] = set()
+        # (tenant, event) pairs this process knows are recorded, and since when: later occurrences
+        # within KNOWN_FOR cost no write.
+        self._known: dict[tuple[str, str], datetime] = {}
 
     def ensure(self) -> None:
         """Create the table (idempotent)."""
@@ -94,11 +99,13 @@ class ActivationLog:
 
         The funnel is product telemetry: a storage hiccup here must not turn a created run into a 500.
         """
-        if (tenant_id, event.value) in self._known:
+        now = self.clock.now()
+        seen = self._known.get((tenant_id, event.value))
+        if seen is not None and now - seen < KNOWN_FOR:
             return
         try:
             self.record_first(tenant_id, event.value)
-            self._known.add((tenant_id, event.value))
+            self._known[(tenant_id, event.value)] = now
         except StorageError:
             log.warning("activation event %s not recorded", event.value, exc_info=True)
 

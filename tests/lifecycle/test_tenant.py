@@ -161,6 +161,9 @@ async def test_deleted_tenant_leaves_only_its_receipt(
     assert built is not None
     archive = zipfile.ZipFile(io.BytesIO(services.exports.packs.get(built.blob)))
     assert (archive.read("projects.jsonl"), archive.read("deletions.jsonl")) == (b"", b"")
+    # Its funnel starts over: the first project of the new tenant is recorded again.
+    await create_project(client, org["owner"], "again")
+    assert [row.row_key for row in services.activation.funnel(org["tenant"])] == ["project_created"]
     assert [json.loads(line)["RowKey"] for line in archive.read("members.jsonl").splitlines()] == [org["users"][0]]
     # And it can be deleted again: a second receipt, the first one kept.
     again = await _delete(client, org)
