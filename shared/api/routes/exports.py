@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
@@ -249,18 +250,21 @@ async def _export(access: ProjectAccess, services: Services, export: str) -> Exp
     return record
 
 
-async def _audit(request: Request, access: ProjectAccess, services: Services, record: ExportRecord, via: str) -> None:
-    await asyncio.to_thread(services.activation.note, access.tenant_id, ActivationEvent.EXPORT_DOWNLOADED)
-    await asyncio.to_thread(
-        services.audit.record,
-        access.tenant_id,
-        access.project_id,
-        actor_of(request, access.caller),
-        "export.downloaded",
-        "export",
-        record.row_key,
-        {"via": via, "kind": record.kind.value, "subject_id": record.subject_id},
-    )
+def _auditor(request: Request, access: ProjectAccess, services: Services, record: ExportRecord) -> AuditDownload:
+    async def audit(via: str) -> None:
+        await asyncio.to_thread(services.activation.note, access.tenant_id, ActivationEvent.EXPORT_DOWNLOADED)
+        await asyncio.to_thread(
+            services.audit.record,
+            access.tenant_id,
+            access.project_id,
+            actor_of(request, access.caller),
+            "export.downloaded",
+            "export",
+            record.row_key,
+            {"via": via, "kind": record.kind.value, "subject_id": record.subject_id},
+        )
+
+    return audit
 
 
 @router.get(
@@ -278,16 +282,48 @@ async def get_export(export: ExportId, access: ReadAccess, services: ServicesDep
     record = await _export(access, services, export)
     if record.status is not ExportStatus.READY:
         return Export.of(record)
-    return await _with_link(request, access, services, record)
+    return await export_with_link(request, services, record, _auditor(request, access, services, record))
 
 
-async def _with_link(request: Request, access: ProjectAccess, services: Services, record: ExportRecord) -> Export:
+AuditDownload = Callable[[str], Awaitable[None]]
+"""Records one download of a pack; called with how it was handed out (`link` or `stream`)."""
+
+
+async def export_with_link(request: Request, services: Services, record: ExportRecord, audit: AuditDownload) -> Export:
     """The export with a fresh read-only link; issuing it is a download, so it is audited."""
     ttl: timedelta = getattr(request.app.state, "export_link_ttl", LINK_TTL)
     expires = services.clock.now() + ttl
     url = await asyncio.to_thread(read_only_link, services.storage, services.exports.packs.name, record.blob, ttl)
-    await _audit(request, access, services, record, "link")
+    await audit("link")
     return Export.of(record, Link(url=url, expires_at=expires))
+
+
+async def deliver_pack(
+    request: Request, services: Services, record: ExportRecord, audit: AuditDownload
+) -> StreamingResponse | Export:
+    """The pack streamed chunk by chunk from its blob (never whole in memory), or, for a client that
+    accepts only JSON, the export with a link. 410 once expired, 409 before it is ready."""
+    if record.status is ExportStatus.EXPIRED:
+        when = record.expired_at.date().isoformat() if record.expired_at else "its expiry"
+        raise ApiProblem(410, "expired", "Export expired", f"The pack was deleted on {when}; export again.")
+    if record.status is not ExportStatus.READY:
+        raise ApiProblem(409, "not-ready", "Export not ready", f"The export is {record.status.value}.")
+    accept = request.headers.get("accept", "")
+    if "application/json" in accept and "application/zip" not in accept and "*/*" not in accept:
+        return await export_with_link(request, services, record, audit)
+    chunks = await asyncio.to_thread(services.exports.packs.open_stream, record.blob)
+    await audit("stream")
+    headers = {"Content-Disposition": f'attachment; filename="{record.row_key}.zip"'}
+    if record.size_bytes is not None:
+        headers["Content-Length"] = str(record.size_bytes)
+    return StreamingResponse(_iterate(chunks), media_type="application/zip", headers=headers)
+
+
+async def _iterate(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
+    # Each chunk is read on a worker thread: the SDK's downloader blocks.
+    sentinel: Any = object()
+    while (chunk := await asyncio.to_thread(next, chunks, sentinel)) is not sentinel:
+        yield chunk
 
 
 @router.get(
@@ -312,27 +348,7 @@ async def download_export(
 ) -> StreamingResponse | Export:
     """The pack, chunk by chunk from the blob (never whole in memory)."""
     record = await _export(access, services, export)
-    if record.status is ExportStatus.EXPIRED:
-        when = record.expired_at.date().isoformat() if record.expired_at else "its expiry"
-        raise ApiProblem(410, "expired", "Export expired", f"The pack was deleted on {when}; export again.")
-    if record.status is not ExportStatus.READY:
-        raise ApiProblem(409, "not-ready", "Export not ready", f"The export is {record.status.value}.")
-    accept = request.headers.get("accept", "")
-    if "application/json" in accept and "application/zip" not in accept and "*/*" not in accept:
-        return await _with_link(request, access, services, record)
-    chunks = await asyncio.to_thread(services.exports.packs.open_stream, record.blob)
-    await _audit(request, access, services, record, "stream")
-    headers = {"Content-Disposition": f'attachment; filename="{record.row_key}.zip"'}
-    if record.size_bytes is not None:
-        headers["Content-Length"] = str(record.size_bytes)
-    return StreamingResponse(_iterate(chunks), media_type="application/zip", headers=headers)
-
-
-async def _iterate(chunks: Any) -> Any:
-    # Each chunk is read on a worker thread: the SDK's downloader blocks.
-    sentinel = object()
-    while (chunk := await asyncio.to_thread(next, chunks, sentinel)) is not sentinel:
-        yield chunk
+    return await deliver_pack(request, services, record, _auditor(request, access, services, record))
 
 
 @router.post(

@@ -9,9 +9,8 @@ cannot be undone.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
-from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal
+from datetime import datetime
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import StreamingResponse
@@ -20,13 +19,12 @@ from pydantic import BaseModel
 from shared.api.auth import CallerDep, actor_of, authorize
 from shared.api.dependencies import ServicesDep
 from shared.api.problems import ApiProblem, FieldError, not_found, problem_doc, problem_example
-from shared.api.routes.exports import LINK_TTL, Export, Link
+from shared.api.routes.exports import AuditDownload, Export, deliver_pack, export_with_link
 from shared.auth.callers import Caller
 from shared.exports.models import EXPORT_ID_PATTERN, ExportRecord, ExportStatus
 from shared.exports.tenant_content import create_tenant_export, find_tenant_export
 from shared.lifecycle.messages import DeletionMessage
 from shared.services import Services
-from shared.storage import read_only_link
 from shared.tenancy.roles import Role, Scope
 
 router = APIRouter(prefix="/tenant", tags=["tenant"])
@@ -161,25 +159,20 @@ async def _export(caller: Caller, services: Services, export: str) -> ExportReco
     return record
 
 
-async def _audit(request: Request, caller: Caller, services: Services, record: ExportRecord, via: str) -> None:
-    await asyncio.to_thread(
-        services.audit.record,
-        caller.tenant_id,
-        None,
-        actor_of(request, caller),
-        "export.downloaded",
-        "export",
-        record.row_key,
-        {"via": via, "kind": record.kind.value},
-    )
+def _auditor(request: Request, caller: Caller, services: Services, record: ExportRecord) -> AuditDownload:
+    async def audit(via: str) -> None:
+        await asyncio.to_thread(
+            services.audit.record,
+            caller.tenant_id,
+            None,
+            actor_of(request, caller),
+            "export.downloaded",
+            "export",
+            record.row_key,
+            {"via": via, "kind": record.kind.value},
+        )
 
-
-async def _with_link(request: Request, caller: Caller, services: Services, record: ExportRecord) -> Export:
-    ttl: timedelta = getattr(request.app.state, "export_link_ttl", LINK_TTL)
-    expires = services.clock.now() + ttl
-    url = await asyncio.to_thread(read_only_link, services.storage, services.exports.packs.name, record.blob, ttl)
-    await _audit(request, caller, services, record, "link")
-    return Export.of(record, Link(url=url, expires_at=expires))
+    return audit
 
 
 @router.get(
@@ -195,7 +188,7 @@ async def get_export(export: ExportId, caller: CallerDep, services: ServicesDep,
     record = await _export(caller, services, export)
     if record.status is not ExportStatus.READY:
         return Export.of(record)
-    return await _with_link(request, caller, services, record)
+    return await export_with_link(request, services, record, _auditor(request, caller, services, record))
 
 
 @router.get(
@@ -220,24 +213,4 @@ async def download_export(
 ) -> StreamingResponse | Export:
     """The pack, chunk by chunk from the blob."""
     record = await _export(caller, services, export)
-    if record.status is ExportStatus.EXPIRED:
-        when = record.expired_at.date().isoformat() if record.expired_at else "its expiry"
-        raise ApiProblem(410, "expired", "Export expired", f"The pack was deleted on {when}; export again.")
-    if record.status is not ExportStatus.READY:
-        raise ApiProblem(409, "not-ready", "Export not ready", f"The export is {record.status.value}.")
-    accept = request.headers.get("accept", "")
-    if "application/json" in accept and "application/zip" not in accept and "*/*" not in accept:
-        return await _with_link(request, caller, services, record)
-    chunks = await asyncio.to_thread(services.exports.packs.open_stream, record.blob)
-    await _audit(request, caller, services, record, "stream")
-    headers = {"Content-Disposition": f'attachment; filename="{record.row_key}.zip"'}
-    if record.size_bytes is not None:
-        headers["Content-Length"] = str(record.size_bytes)
-    return StreamingResponse(_iterate(chunks), media_type="application/zip", headers=headers)
-
-
-async def _iterate(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
-    # Each chunk is read on a worker thread: the SDK's downloader blocks.
-    sentinel: Any = object()
-    while (chunk := await asyncio.to_thread(next, chunks, sentinel)) is not sentinel:
-        yield chunk
+    return await deliver_pack(request, services, record, _auditor(request, caller, services, record))
