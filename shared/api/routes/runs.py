@@ -293,33 +293,39 @@ async def start_run(
             access.caller.id,
             services.prices(access.tenant_id, access.project_id),
         )
-    except NotFound:
-        raise ApiProblem(
+    except (NotFound, PlanError, BudgetExceeded) as error:
+        raise launch_problem(error) from None
+    await asyncio.to_thread(services.activation.note, access.tenant_id, ActivationEvent.RUN_STARTED)
+    return RunCreated(**Run.of(record).model_dump(), estimate=EstimateOut.of(estimate))
+
+
+def launch_problem(error: NotFound | PlanError | BudgetExceeded) -> ApiProblem:
+    """The answer to a run (or a schedule's run) that cannot start: no such suite version (404),
+    targets that cannot run (422 `validation`), or an estimate above the budget (422 `budget-exceeded`)."""
+    if isinstance(error, NotFound):
+        return ApiProblem(
             404,
             "not-found",
             "Not found",
             "No such suite version in this project.",
             errors=[FieldError(path="body.version", message="no such suite version", type="not_found")],
-        ) from None
-    except PlanError as error:
-        raise ApiProblem(
+        )
+    if isinstance(error, PlanError):
+        return ApiProblem(
             422,
             "validation",
             "Invalid request",
             error.message,
             errors=[FieldError(path=error.path, message=error.message, type="invalid")],
-        ) from None
-    except BudgetExceeded as error:
-        raise ApiProblem(
-            422,
-            "budget-exceeded",
-            "Estimate exceeds the budget",
-            str(error),
-            errors=[FieldError(path="body.budget_usd", message=str(error), type="budget_exceeded")],
-            extensions={"estimate": EstimateOut.of(error.estimate).model_dump(mode="json")},
-        ) from None
-    await asyncio.to_thread(services.activation.note, access.tenant_id, ActivationEvent.RUN_STARTED)
-    return RunCreated(**Run.of(record).model_dump(), estimate=EstimateOut.of(estimate))
+        )
+    return ApiProblem(
+        422,
+        "budget-exceeded",
+        "Estimate exceeds the budget",
+        str(error),
+        errors=[FieldError(path="body.budget_usd", message=str(error), type="budget_exceeded")],
+        extensions={"estimate": EstimateOut.of(error.estimate).model_dump(mode="json")},
+    )
 
 
 @router.get("", response_model=PageOut[Run], summary="List runs (viewer)")

@@ -18,8 +18,8 @@ from pydantic import BaseModel, Field
 from shared.api.auth import ProjectAccess, actor_of, project_access
 from shared.api.dependencies import ServicesDep
 from shared.api.paging import Cursor, Limit, PageOut
-from shared.api.problems import CONFLICT_RESPONSE, ApiProblem, FieldError, not_found, problem_doc, problem_example
-from shared.api.routes.runs import EstimateOut
+from shared.api.problems import CONFLICT_RESPONSE, not_found, problem_doc, problem_example
+from shared.api.routes.runs import launch_problem
 from shared.runs.launch import BudgetExceeded, Launcher
 from shared.runs.models import RunCreate, TargetSpec
 from shared.runs.planning import PlanError
@@ -175,31 +175,8 @@ def _check_run(services: Services, access: ProjectAccess, run: RunCreate) -> Non
     prices = services.prices(access.tenant_id, access.project_id)
     try:
         launcher.check(access.tenant_id, access.project_id, run, prices)
-    except NotFound:
-        raise ApiProblem(
-            404,
-            "not-found",
-            "Not found",
-            "No such suite version in this project.",
-            errors=[FieldError(path="body.version", message="no such suite version", type="not_found")],
-        ) from None
-    except PlanError as error:
-        raise ApiProblem(
-            422,
-            "validation",
-            "Invalid request",
-            error.message,
-            errors=[FieldError(path=error.path, message=error.message, type="invalid")],
-        ) from None
-    except BudgetExceeded as error:
-        raise ApiProblem(
-            422,
-            "budget-exceeded",
-            "Estimate exceeds the budget",
-            str(error),
-            errors=[FieldError(path="body.budget_usd", message=str(error), type="budget_exceeded")],
-            extensions={"estimate": EstimateOut.of(error.estimate).model_dump(mode="json")},
-        ) from None
+    except (NotFound, PlanError, BudgetExceeded) as error:
+        raise launch_problem(error) from None
 
 
 async def _schedule(access: ProjectAccess, services: Services, schedule: str) -> ScheduleRecord:
