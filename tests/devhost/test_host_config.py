@@ -18,7 +18,7 @@ def test_project_host_json() -> None:
     assert config.queues == QueueOptions(
         batch_size=16,
         new_batch_threshold=8,
-        max_polling_interval=timedelta(milliseconds=500),
+        max_polling_interval=timedelta(milliseconds=250),
         visibility_timeout=timedelta(seconds=10),
         max_dequeue_count=5,
         message_encoding="none",
