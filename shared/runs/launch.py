@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from shared.clock import Clock
 from shared.credentials.store import CredentialStore
-from shared.ids import new_id
+from shared.ids import newest_first_id
 from shared.pricing.table import PriceTable
 from shared.runs.models import RunCreate, RunRecord, RunStatus
 from shared.runs.planning import Estimate, check_targets, estimate_run
@@ -76,9 +76,10 @@ class Launcher:
         A schedule passes the `run_id` its firing claimed, so a retried launch cannot make a second run."""
         content, estimate = self.check(tenant_id, project_id, request, prices)
         plans = plan_shards(len(content.cases), len(request.targets))
+        now = self.clock.now()
         run = RunRecord(
             partition_key=f"{tenant_id}~{project_id}",
-            row_key=run_id or new_id("run"),
+            row_key=run_id or newest_first_id("run", now),
             suite_id=request.suite_id,
             version=request.version,
             targets=request.targets,
@@ -92,7 +93,7 @@ class Launcher:
             estimate_usd=str(estimate.total_usd),
             unpriced_targets=estimate.unpriced,
             price_version=estimate.price_version,
-            created_at=self.clock.now(),
+            created_at=now,
             created_by=created_by,
             schedule_id=schedule_id,
         )

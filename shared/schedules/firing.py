@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from shared.clock import Clock
-from shared.ids import new_id
+from shared.ids import newest_first_id
 from shared.pricing.table import PriceTable
 from shared.runs.launch import BudgetExceeded, Launcher
 from shared.runs.planning import PlanError
@@ -84,7 +84,7 @@ class ScheduleFirer:
             partition_key=firing_partition(tenant_id, project_id, schedule.row_key),
             row_key=occurrence_key(occurrence),
             status=FiringStatus.CLAIMED,
-            run_id=new_id("run"),
+            run_id=newest_first_id("run", now),
             claimed_at=now,
             updated_at=now,
         )

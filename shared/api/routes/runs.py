@@ -332,7 +332,7 @@ def launch_problem(error: NotFound | PlanError | BudgetExceeded) -> ApiProblem:
 async def list_runs(
     access: ReadAccess, services: ServicesDep, limit: Limit = 50, cursor: Cursor = None
 ) -> PageOut[Run]:
-    """The project's runs, without progress (get one run for it)."""
+    """The project's runs, newest first, without progress (get one run for it)."""
     page = await asyncio.to_thread(
         services.runs.list_runs, access.tenant_id, access.project_id, limit=limit, cursor=cursor
     )
