@@ -79,6 +79,12 @@ class OpenAIStandIn:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def reset_timing(self) -> None:
+        """Forget the first and last call times and the peak in flight (a benchmark's warm-up ran)."""
+        with self._lock:
+            self.first_call_at = self.last_answer_at = None
+            self.max_in_flight = 0
+
     def count_for(self, fragment: str) -> int:
         """How many requests had a user message containing `fragment`."""
         with self._lock:
