@@ -71,11 +71,14 @@ class ShardWorker:
 
     async def handle(self, message: ShardMessage) -> None:
         """Run the shard (or what is left of it) and record the run's end when it was the last."""
-        run = await asyncio.to_thread(self.runs.find, message.tenant_id, message.project_id, message.run_id)
-        shard = await asyncio.to_thread(
-            self.runs.shards.find,
-            shard_partition(message.tenant_id, message.project_id, message.run_id),
-            message.shard_id,
+        # Independent reads go together: every round trip here delays the shard's first provider call.
+        run, shard = await asyncio.gather(
+            asyncio.to_thread(self.runs.find, message.tenant_id, message.project_id, message.run_id),
+            asyncio.to_thread(
+                self.runs.shards.find,
+                shard_partition(message.tenant_id, message.project_id, message.run_id),
+                message.shard_id,
+            ),
         )
         if run is None or shard is None:
             log.info("shard message for a run that no longer exists: dropped")
@@ -109,7 +112,6 @@ class ShardWorker:
         await asyncio.to_thread(self.runs.finish_if_done, message.tenant_id, message.project_id, message.run_id)
 
     async def _execute(self, message: ShardMessage, run: RunRecord, shard: ShardRecord) -> None:
-        content = await self._content(message, run)
         target = run.targets[int(shard.target_id[1:])]
         calls = CallTally(self.clock)  # this execution's attempts, judges' included
 
@@ -117,7 +119,11 @@ class ShardWorker:
             return await self._caller(message, run, spec, local.slots, calls)
 
         with self.slots.hold(run.row_key, run.concurrency, shard.row_key) as local:
-            caller = await build(target)
+            content, caller, prices = await asyncio.gather(
+                self._content(message, run),
+                build(target),
+                asyncio.to_thread(self.prices, message.tenant_id, message.project_id),
+            )
             context = ShardContext(
                 message=message,
                 run=run,
@@ -126,7 +132,7 @@ class ShardWorker:
                 target=target,
                 caller=caller,
                 judge=TargetCallerFactory(build),
-                prices=await asyncio.to_thread(self.prices, message.tenant_id, message.project_id),
+                prices=prices,
                 local=local,
                 calls=calls,
             )
