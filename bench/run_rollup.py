@@ -44,7 +44,7 @@ from shared.runs.results import item_key, result_partition
 from shared.runs.sharding import SHARD_CASES, shard_id, target_id
 from shared.runs.store import shard_partition
 from shared.services import Services
-from shared.storage import Table
+from shared.storage import StorageUnavailable, Table
 from shared.storage.catalog import RESULTS_TABLE, ROLLUP_WATERMARKS_TABLE
 from shared.tenancy.records import scope_key
 from shared.trends.models import WATERMARK_ROW
@@ -56,6 +56,8 @@ TARGETS = [
 ]
 HISTORY_DAYS = 100
 WRITERS = 8
+# Azurite's in-memory tables slow down as they grow; a seeding batch that times out is retried.
+SEED_ATTEMPTS = 5
 OUTPUT = "lorem ipsum dolor sit amet " * 4
 
 
@@ -160,7 +162,15 @@ def seed_run(services: Services, results: Table, tenant: str, project: str, suit
         for index in range(len(TARGETS))
         for start in range(0, cases, SHARD_CASES)
     )
-    results.upsert_many(result_entities(tenant, project, run_id, cases, at), mode="replace")
+    for attempt in range(SEED_ATTEMPTS):
+        try:
+            # Replacing rows is idempotent, so a batch Azurite timed out on is simply written again.
+            results.upsert_many(result_entities(tenant, project, run_id, cases, at), mode="replace")
+            break
+        except StorageUnavailable:
+            if attempt == SEED_ATTEMPTS - 1:
+                raise
+            time.sleep(2.0 * (attempt + 1))
     finished = services.runs.finish_if_done(tenant, project, run_id)
     if finished is None or finished.status is not RunStatus.COMPLETED:
         raise SystemExit(f"seeded run did not complete: {finished}")
