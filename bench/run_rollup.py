@@ -20,11 +20,9 @@ Goal (issue 6): the rollup with history takes at most 1.5 times as long as the s
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import os
 import resource
-import secrets
 import statistics
 import subprocess
 import sys
@@ -36,6 +34,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench.run_export import environ_for
 from shared.config import load_settings
 from shared.devhost.azurite import Azurite, AzuritePorts
 from shared.ids import new_id
@@ -80,18 +79,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=3, help="rollups timed per case (the median is printed)")
     parser.add_argument("--child", help=argparse.SUPPRESS)  # internal: roll up this project and report
     return parser.parse_args()
-
-
-def environ_for(connection_string: str, workdir: Path) -> dict[str, str]:
-    """Settings for the bench's Azurite (no Clerk, local secrets)."""
-    return {
-        "TOKENROUTE_ENV": "test",
-        "AzureWebJobsStorage": connection_string,
-        "SECRETS_BACKEND": "local",
-        "LOCAL_SECRETS_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
-        "LOCAL_SECRETS_PATH": str(workdir / "secrets.json"),
-        "TOKENROUTE_LOG_LEVEL": "WARNING",
-    }
 
 
 def result_entities(tenant: str, project: str, run_id: str, cases: int, at: datetime) -> Iterator[dict[str, Any]]:
