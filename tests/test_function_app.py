@@ -67,3 +67,14 @@ def test_function_app_refuses_to_start_with_bad_settings() -> None:
     message = json.loads(result.stderr.strip().splitlines()[-1])["message"]
     assert "LOCAL_SECRETS_KEY: must be 32 random bytes" in message
     assert "not-a-key" not in message
+
+
+def test_function_app_freezes_what_it_builds_at_import(azurite: Azurite, tmp_path: Path) -> None:
+    # Frozen objects are skipped by the collector's full passes (long GIL-held pauses mid-run otherwise).
+    environ = settings_environ(azurite.connection_string, LOCAL_SECRETS_PATH=str(tmp_path / "secrets.json"))
+    probe = "import gc, function_app; print(gc.get_freeze_count())"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=PROJECT_ROOT, env=environ, capture_output=True, text=True, timeout=60,
+        check=True,
+    )  # fmt: skip
+    assert int(result.stdout.strip().splitlines()[-1]) > 50_000
