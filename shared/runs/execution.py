@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -62,6 +62,8 @@ class ShardContext:
     judge: TargetCallerFactory | None
     prices: PriceTable
     local: LocalRun
+    # The shard's rows already stored (a redelivered or resumed shard skips them), by item key.
+    stored: dict[str, ResultRecord]
     # Attempts per provider, model and minute (provider status); written at each flush.
     calls: CallTally | None = None
 
@@ -85,11 +87,20 @@ class TargetCallerFactory:
         return self._cache[key]
 
 
-@dataclass
 class Tally:
-    """The shard's stored rows, for its counters."""
+    """The shard's stored rows, for its counters; their cost is kept as rows arrive (read per item)."""
 
-    rows: dict[str, ResultRecord] = field(default_factory=dict)
+    def __init__(self, rows: dict[str, ResultRecord]) -> None:
+        self.rows = rows
+        self._cost = _cost_of(list(rows.values()))
+
+    def store(self, row: ResultRecord) -> None:
+        """Count a stored row (replacing the shard's earlier row of the same item, if any)."""
+        replaced = self.rows.get(row.row_key)
+        if replaced is not None:
+            self._cost -= _cost_of([replaced])
+        self.rows[row.row_key] = row
+        self._cost += _cost_of([row])
 
     def apply(self, shard: ShardRecord) -> ShardRecord:
         """The shard row with counters recomputed from every stored row (idempotent)."""
@@ -107,7 +118,7 @@ class Tally:
 
     def cost(self) -> Decimal:
         """What the stored rows cost, judge calls included."""
-        return _cost_of(list(self.rows.values()))
+        return self._cost
 
 
 class StopSignal:
@@ -138,7 +149,7 @@ class ShardExecutor:
     async def execute(self, ctx: ShardContext) -> ShardRecord:
         """Run what is left of the shard; returns the shard row as finally stored."""
         msg = ctx.message
-        stored = await asyncio.to_thread(self.results.finished, msg.tenant_id, msg.project_id, msg.run_id, msg.shard_id)
+        stored = ctx.stored
         tally = Tally(rows=dict(stored))
         todo = [
             (case, trial)
@@ -149,7 +160,11 @@ class ShardExecutor:
         shard = tally.apply(
             ctx.shard.model_copy(update={"status": ShardStatus.RUNNING, "attempts": ctx.shard.attempts + 1})
         )
-        shard = await asyncio.to_thread(self.runs.save_shard, shard)
+        # The running row is saved while the first calls go out; the flushes save the same row, so
+        # the first of them waits for this write to land (the last write wins).
+        saving: asyncio.Future[ShardRecord] | None = asyncio.ensure_future(
+            asyncio.to_thread(self.runs.save_shard, shard)
+        )
         log.info(
             "shard %s: %d item(s) stored, %d to run%s",
             msg.shard_id,
@@ -159,6 +174,7 @@ class ShardExecutor:
         )
         stop = StopSignal()
         pending: list[ResultRecord] = []
+        pending_cost = Decimal(0)
 
         flush_lock = asyncio.Lock()
         finished = asyncio.Event()
@@ -169,8 +185,10 @@ class ShardExecutor:
             row to the final save (one write instead of two) and its call counts to run alongside."""
             # One flush at a time, and never cancelled midway: a batch taken from `pending` must
             # reach the table *and* the tally, or the shard's counters would miss it.
-            nonlocal shard, pending, deleted
+            nonlocal shard, pending, pending_cost, deleted, saving
             async with flush_lock:
+                if saving is not None:
+                    shard, saving = await saving, None
                 if deleted:
                     return False
                 if pending or last:
@@ -185,7 +203,8 @@ class ShardExecutor:
                     if batch:
                         await asyncio.to_thread(self.results.write, batch)
                     for row in batch:
-                        tally.rows[row.row_key] = row
+                        tally.store(row)
+                    pending_cost -= _cost_of(batch)
                     if not last and batch:
                         shard = await asyncio.to_thread(self.runs.save_shard, tally.apply(shard))
                 if not last:
@@ -209,6 +228,7 @@ class ShardExecutor:
         budget = Decimal(ctx.run.budget_usd) if ctx.run.budget_usd is not None else None
 
         async def run_item(case: Case, trial: int) -> None:
+            nonlocal pending_cost
             try:
                 if budget is not None and ctx.local.spent() >= budget:
                     stop.stop(ShardStatus.BUDGET_STOPPED)
@@ -222,7 +242,8 @@ class ShardExecutor:
                     )
                 row = await self._run_item(ctx, case, trial, specs, stored.get(item_key(case.id, trial)))
                 pending.append(row)
-                ctx.local.record(msg.shard_id, tally.cost() + _cost_of(pending))
+                pending_cost += _cost_of([row])
+                ctx.local.record(msg.shard_id, tally.cost() + pending_cost)
                 if len(pending) >= FLUSH_AT_ROWS:
                     await flush()
             finally:
@@ -323,6 +344,9 @@ class ShardExecutor:
                 retries=error.retries,
                 completed_at=self.clock.now(),
             )
+        # The answer freed a run slot and woke the next item's call: let that call go out before this
+        # answer is scored (the loop runs ready callbacks in order), so the provider is kept busy.
+        await asyncio.sleep(0)
         case_input = "\n".join(content for _, content in messages)
         judge_fn = self._judge_fn(ctx) if ctx.judge is not None else None
         cost = ctx.prices.cost_for(ctx.target.provider, _price_model(ctx.target, completion), completion.usage)

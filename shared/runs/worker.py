@@ -90,7 +90,6 @@ class ShardWorker:
         if run.cancel_requested_at is not None:
             await asyncio.to_thread(self.runs.save_shard, shard.model_copy(update={"status": ShardStatus.CANCELLED}))
         else:
-            await asyncio.to_thread(self.runs.mark_running, run)
             try:
                 await self._execute(message, run, shard)
             except ShardCannotRun as exc:
@@ -119,10 +118,15 @@ class ShardWorker:
             return await self._caller(message, run, spec, local.slots, calls)
 
         with self.slots.hold(run.row_key, run.concurrency, shard.row_key) as local:
-            content, caller, prices = await asyncio.gather(
+            # Independent round trips go together: each one in a row would delay the first provider call.
+            content, caller, prices, stored, _ = await asyncio.gather(
                 self._content(message, run),
                 build(target),
                 asyncio.to_thread(self.prices, message.tenant_id, message.project_id),
+                asyncio.to_thread(
+                    self.results.finished, message.tenant_id, message.project_id, message.run_id, message.shard_id
+                ),
+                asyncio.to_thread(self.runs.mark_running, run),
             )
             context = ShardContext(
                 message=message,
@@ -134,6 +138,7 @@ class ShardWorker:
                 judge=TargetCallerFactory(build),
                 prices=prices,
                 local=local,
+                stored=stored,
                 calls=calls,
             )
             final = await self.executor.execute(context)
