@@ -9,6 +9,10 @@ provider-bound ideal N*T*L/C and the ratio to it, the worker's CPU per item and 
     .venv/bin/python -m bench.run_pipeline --no-stream
     .venv/bin/python -m bench.run_pipeline --cases 10000 --latency-ms 20 --concurrency 64   # memory
 
+After the run, a bare httpx client in its own process makes the same calls to the same stand-in
+with nothing stored: the floor this machine allows at that moment (the stand-in, the client and
+the loop share the cores), printed beside the run so machine drift can be told from regressions.
+
 A 2-case run goes through first, unmeasured, so the numbers are those of a warm host (a running
 service has served its routes before); `--cold` measures the host's very first run instead.
 
@@ -21,6 +25,7 @@ Goals (issue 5): ratio <= 1.3 at N=200, T=2, L=100 ms, C=20 with every result st
 from __future__ import annotations
 
 import argparse
+import asyncio
 import base64
 import os
 import secrets
@@ -59,6 +64,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--cold", action="store_true", help="measure the host's first run (no 2-case warm-up run before it)"
     )
+    parser.add_argument("--bare-client", help=argparse.SUPPRESS)  # internal: the reference client, at this URL
     return parser.parse_args()
 
 
@@ -75,6 +81,9 @@ def suite_content(cases: int) -> dict[str, Any]:
 def main() -> int:
     """Run the benchmark once and print its numbers."""
     args = parse_args()
+    if args.bare_client:
+        asyncio.run(_bare_calls(args))
+        return 0
     workdir = Path(tempfile.mkdtemp(prefix="tokenroute-bench-"))
     azurite = Azurite(AzuritePorts.free(), location=None, log_file=workdir / "azurite.log")
     azurite.start()
@@ -179,6 +188,9 @@ def _measure(
     _, _, usage = os.wait4(host.pid, 0)
     items = args.cases * args.targets
     ideal = items * args.latency_ms / 1000 / args.concurrency
+    calls, peak = standin.total - total_before, standin.max_in_flight
+    first_call, last_answer = standin.first_call_at, standin.last_answer_at
+    bare = _bare_reference(args, standin)
     print(f"run {run_id}: {state['status']}, {state['progress']['items_done']}/{items} items stored")
     print(f"N={args.cases} T={args.targets} L={args.latency_ms:.0f}ms C={args.concurrency} "
           f"stream={not args.no_stream}")  # fmt: skip
@@ -186,6 +198,7 @@ def _measure(
     print(f"items per second                    : {items / wall:8.1f}")
     print(f"provider-bound ideal N*T*L/C        : {ideal:8.2f} s")
     print(f"ratio to the ideal                  : {wall / ideal:8.2f}   (goal <= 1.3)")
+    print(f"  bare httpx client, nothing stored : {bare / ideal:8.2f}   (the same calls: this machine's floor now)")
     print(
         f"worker CPU per item                 : {cpu / items * 1000:8.2f} ms (goal < 4; host process, during the run)"
     )
@@ -194,13 +207,57 @@ def _measure(
     print(f"  worker CPU per item without it    : {(cpu - queue_io) / items * 1000:8.2f} ms")
     print(f"CPU of Azurite + stand-in + client  : {others:8.2f} s  (machine: {os.cpu_count()} cores)")
     print(f"worker peak memory (RSS)            : {usage.ru_maxrss / 1024:8.1f} MB (goal < 300 at 10,000 cases)")
-    print(f"provider calls / max in flight      : {standin.total - total_before} / {standin.max_in_flight}")
-    if standin.first_call_at is not None and standin.last_answer_at is not None:
+    print(f"provider calls / max in flight      : {calls} / {peak}")
+    if first_call is not None and last_answer is not None:
         print(f"  submission -> 202 Accepted        : {accepted - submitted:8.2f} s")
-        print(f"  submission -> first provider call : {standin.first_call_at - submitted:8.2f} s")
-        print(f"  first call -> last answer         : {standin.last_answer_at - standin.first_call_at:8.2f} s")
-        print(f"  last answer -> run recorded done  : {finished - standin.last_answer_at:8.2f} s")
+        print(f"  submission -> first provider call : {first_call - submitted:8.2f} s")
+        print(f"  first call -> last answer         : {last_answer - first_call:8.2f} s")
+        print(f"  last answer -> run recorded done  : {finished - last_answer:8.2f} s")
     return 0 if state["status"] == "completed" else 1
+
+
+def _bare_reference(args: argparse.Namespace, standin: OpenAIStandIn) -> float:
+    """Seconds a bare httpx client in its own process takes for the run's calls to the stand-in."""
+    command = [
+        sys.executable,
+        "-m",
+        "bench.run_pipeline",
+        "--bare-client",
+        standin.base_url,
+        "--cases",
+        str(args.cases),
+        "--targets",
+        str(args.targets),
+        "--concurrency",
+        str(args.concurrency),
+    ]
+    if args.no_stream:
+        command.append("--no-stream")  # fmt: skip
+    done = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+async def _bare_calls(args: argparse.Namespace) -> None:
+    """The run's provider calls and nothing else: C at a time, each answer read whole; prints seconds."""
+    calls = [(MODELS[t], i) for i in range(args.cases) for t in range(args.targets)]
+    slots = asyncio.Semaphore(args.concurrency)
+    limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
+    async with httpx.AsyncClient(base_url=args.bare_client, limits=limits, timeout=60) as client:
+
+        async def call(model: str, case: int) -> None:
+            body: dict[str, Any] = {"model": model, "messages": [{"role": "user", "content": f"Question {case}"}]}
+            if not args.no_stream:
+                body |= {"stream": True, "stream_options": {"include_usage": True}}
+            async with slots, client.stream("POST", "/chat/completions", json=body) as response:
+                response.raise_for_status()
+                async for _ in response.aiter_lines():
+                    pass
+
+        started = time.perf_counter()
+        async with asyncio.TaskGroup() as group:
+            for model, case in calls:
+                group.create_task(call(model, case))
+        print(time.perf_counter() - started)
 
 
 def _warm_up(client: httpx.Client, base: str, targets: list[dict[str, Any]]) -> float:

@@ -57,6 +57,10 @@ HISTORY_DAYS = 100
 WRITERS = 8
 # Azurite's in-memory tables slow down as they grow; a seeding batch that times out is retried.
 SEED_ATTEMPTS = 5
+PROGRESS_RUNS = 50
+# A million rows need more than Node's default heap (about 4 GB here); near that limit Azurite
+# spends most of its time collecting garbage.
+AZURITE_NODE_OPTIONS = "--max-old-space-size=16384"
 OUTPUT = "lorem ipsum dolor sit amet " * 4
 
 
@@ -164,11 +168,15 @@ def seed_run(services: Services, results: Table, tenant: str, project: str, suit
 
 
 def seed_runs(services: Services, tenant: str, project: str, suite: str, moments: list[datetime]) -> float:
-    """Seed one run per moment, WRITERS at a time; returns the seconds it took."""
+    """Seed one run per moment, WRITERS at a time, printing progress; returns the seconds it took."""
     results = Table(services.storage, RESULTS_TABLE)
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=WRITERS) as pool:
-        list(pool.map(lambda at: seed_run(services, results, tenant, project, suite, at), moments))
+        seeded = pool.map(lambda at: seed_run(services, results, tenant, project, suite, at), moments)
+        for done, _ in enumerate(seeded, start=1):
+            if done % PROGRESS_RUNS == 0:
+                elapsed = time.perf_counter() - started
+                print(f"  seeded {done * RUN_RESULTS:,} results in {elapsed:.0f} s", flush=True)
     return time.perf_counter() - started
 
 
@@ -246,6 +254,7 @@ def main() -> int:
     if new_runs < 1:
         raise SystemExit(f"--new must be at least {RUN_RESULTS}")
     workdir = Path(tempfile.mkdtemp(prefix="tokenroute-bench-rollup-"))
+    os.environ.setdefault("NODE_OPTIONS", AZURITE_NODE_OPTIONS)  # Azurite inherits the environment
     azurite = Azurite(AzuritePorts.free(), location=None, log_file=workdir / "azurite.log")
     azurite.start()
     try:
