@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import http.cookiejar
+import urllib.request
+from http.client import HTTPResponse
+
 import httpx
 
 from shared.providers.egress import guarded_transport
@@ -12,13 +16,24 @@ DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=300.0, write=30.0, pool=30.0)
 DEFAULT_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=50)
 
 
+class NoCookies(http.cookiejar.CookieJar):
+    """A jar that keeps nothing. The client is shared by every tenant's calls, so a cookie a provider
+    sets on one tenant's call (Cloudflare's `__cf_bm`, say) must never ride along on another's."""
+
+    def extract_cookies(self, response: HTTPResponse, request: urllib.request.Request) -> None:
+        """Ignore the response's cookies."""
+
+    def set_cookie(self, cookie: http.cookiejar.Cookie) -> None:
+        """Store nothing."""
+
+
 def new_http_client(
     *,
     timeout: httpx.Timeout = DEFAULT_TIMEOUT,
     transport: httpx.AsyncBaseTransport | None = None,
     allow_private: bool = False,
 ) -> httpx.AsyncClient:
-    """A client for provider calls: no redirects, no environment proxies or netrc, bounded pools.
+    """A client for provider calls: no redirects, no cookies, no environment proxies or netrc, bounded pools.
 
     Every connection goes through the SSRF guard (`egress.guarded_transport`), which refuses loopback,
     private, link-local and other non-public addresses at connect time unless `allow_private`
@@ -33,5 +48,6 @@ def new_http_client(
         follow_redirects=False,
         # trust_env would read proxies and ~/.netrc credentials from the environment.
         trust_env=False,
+        cookies=NoCookies(),
         transport=transport,
     )
