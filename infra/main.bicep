@@ -98,6 +98,7 @@ var tokenrouteStorage = {
     'rollupparts'
     'rollups'
     'rollupwatermarks'
+    'rollupwork'
     'routedecisions'
     'runcompletions'
     'runs'

@@ -46,6 +46,7 @@ from shared.storage.catalog import (
     RESULTS_TABLE,
     ROLLUP_PARTS_TABLE,
     ROLLUP_WATERMARKS_TABLE,
+    ROLLUP_WORK_TABLE,
     ROLLUPS_TABLE,
     ROUTE_DECISIONS_TABLE,
     RUN_COMPLETIONS_TABLE,
@@ -164,6 +165,10 @@ class Purger:
         for name, container in self.containers.items():
             steps.append(Step(f"blobs:{name}", _blobs(container, lambda t: (t.tenant_id, t.project_id))))
         steps.append(Step("secrets", lambda t: self.secrets.delete_scope(t.tenant_id, t.project_id)))
+        # Keyed by hour, not by project: searched for the project's id instead.
+        steps.append(
+            Step(f"table:{ROLLUP_WORK_TABLE}", lambda t: self.rollup.work.forget_project(t.tenant_id, t.project_id))
+        )
         return steps
 
     def _run_steps(self) -> list[Step]:

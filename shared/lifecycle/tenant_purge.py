@@ -28,6 +28,7 @@ from shared.storage.catalog import (
     DELETIONS_TABLE,
     MEMBERSHIPS_TABLE,
     PROJECTS_TABLE,
+    ROLLUP_WORK_TABLE,
     TENANTS_TABLE,
     USER_TENANTS_TABLE,
 )
@@ -35,6 +36,7 @@ from shared.storage.tables import next_code_point_prefix
 from shared.tenancy.api_key_store import INDEX_ROW
 from shared.tenancy.records import DeletionRecord
 from shared.tenancy.tenants import TENANT_ROW
+from shared.trends.work import RollupWork
 
 TENANT_KIND = "tenant"
 DELETION_PREFIX = "del"
@@ -68,6 +70,7 @@ class TenantPurge:
         self.audit = Table(account, AUDIT_TABLE)
         self.key_index = Table(account, API_KEY_INDEX_TABLE)
         self.api_keys = Table(account, API_KEYS_TABLE)
+        self.rollup_work = RollupWork(account)
 
     def begin(self, tenant_id: str, tenant_kind: str) -> DeletionRecord:
         """Close the tenant at once and record the work; the caller then enqueues the cascade."""
@@ -103,6 +106,8 @@ class TenantPurge:
             steps.append((f"blobs:{name}", _blob_step(container)))
         steps += [
             ("secrets", lambda tenant: self.secrets.delete_scope(tenant)),
+            # Keyed by hour, not by tenant: searched for the tenant's projects instead.
+            (f"table:{ROLLUP_WORK_TABLE}", self.rollup_work.forget_tenant),
             # The user index rows are found through the memberships, so before them.
             (f"table:{USER_TENANTS_TABLE}", self._delete_user_index),
             (f"table:{MEMBERSHIPS_TABLE}", lambda tenant: delete_partitions(self.memberships, tenant)),

@@ -22,6 +22,7 @@ from shared.storage import ConcurrencyError, Conflict, ModelTable, Page, QueueSe
 from shared.storage.catalog import RUN_COMPLETIONS_TABLE, RUN_SHARDS_QUEUE, RUN_SHARDS_TABLE, RUNS_TABLE
 from shared.tenancy.records import scope_key
 from shared.trends.models import RunCompletionRecord, completion_row_key
+from shared.trends.work import RollupWork
 
 
 def shard_partition(tenant_id: str, project_id: str, run_id: str) -> str:
@@ -50,6 +51,7 @@ class RunStore:
         self.shards = ModelTable(account, RUN_SHARDS_TABLE, ShardRecord)
         self.queue = QueueSender(account, RUN_SHARDS_QUEUE)
         self.completions = ModelTable(account, RUN_COMPLETIONS_TABLE, RunCompletionRecord)
+        self.rollup_work = RollupWork(account)
         self.clock = clock
 
     def ensure(self) -> None:
@@ -57,6 +59,7 @@ class RunStore:
         self.runs.ensure()
         self.shards.ensure()
         self.completions.ensure()
+        self.rollup_work.ensure()
         self.queue.ensure()
 
     def create(self, run: RunRecord, plans: list[ShardPlan]) -> None:
@@ -172,7 +175,10 @@ class RunStore:
         return self.find(tenant_id, project_id, run_id)
 
     def _record_completion(self, run: RunRecord, status: RunStatus, finished_at: datetime) -> None:
-        """Append the run's end to `runcompletions` (a retried insert of the same row is a no-op)."""
+        """Append the run's end to `runcompletions` (a retried insert of the same row is a no-op),
+        after marking the project in the rollup's to-do list."""
+        tenant_id, project_id = run.partition_key.split("~")
+        self.rollup_work.mark(tenant_id, project_id, finished_at)
         record = RunCompletionRecord(
             partition_key=run.partition_key,
             row_key=completion_row_key(finished_at, run.row_key),

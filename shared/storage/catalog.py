@@ -50,6 +50,7 @@ RUN_COMPLETIONS_TABLE: Final = "runcompletions"
 ROLLUP_PARTS_TABLE: Final = "rollupparts"
 ROLLUPS_TABLE: Final = "rollups"
 ROLLUP_WATERMARKS_TABLE: Final = "rollupwatermarks"
+ROLLUP_WORK_TABLE: Final = "rollupwork"
 DRIFT_EVENTS_TABLE: Final = "driftevents"
 PROVIDER_CALLS_TABLE: Final = "providercalls"
 INTELLIGENCE_TABLE: Final = "intelligence"
@@ -82,6 +83,7 @@ TABLES: Final[Mapping[str, str]] = MappingProxyType(
         ROLLUP_PARTS_TABLE: "mergeable aggregates of one run, target and hour (rollups are merges of these)",
         ROLLUPS_TABLE: "hourly and daily trend points per project, suite, target: merged aggregates with sketches",
         ROLLUP_WATERMARKS_TABLE: "one row per project: how far into run completions the rollup has read",
+        ROLLUP_WORK_TABLE: "one row per hour and project with run completions written then (the rollup's to-do list)",
         DRIFT_EVENTS_TABLE: "drift events per project: a measurement outside its baseline's interval",
         PROVIDER_CALLS_TABLE: "provider status: calls, errors, rate limits, latency per project, model and minute",
         INTELLIGENCE_TABLE: "published cross-tenant aggregates per public model (opted-in projects, >= 5 tenants)",

@@ -69,6 +69,7 @@ from shared.trends.models import (
     series_partition,
     target_key,
 )
+from shared.trends.work import RollupWork
 
 log = logging.getLogger("tokenroute.trends")
 
@@ -128,6 +129,7 @@ class Rollup:
         self.points = ModelTable(account, ROLLUPS_TABLE, RollupPointRecord)
         self.runs = ModelTable(account, RUNS_TABLE, RunRecord)
         self.results = Table(account, RESULTS_TABLE)
+        self.work = RollupWork(account)
         self.clock = clock
         self.after_rollup = after_rollup
 
@@ -135,12 +137,14 @@ class Rollup:
         """Create the tables (idempotent; runs and results belong to their stores)."""
         for table in (self.completions, self.watermarks, self.parts, self.points):
             table.ensure()
+        self.work.ensure()
 
     # -- the feed ---------------------------------------------------------------------------------
 
     def record_deletion(self, tenant_id: str, project_id: str, run_id: str) -> None:
         """Tell the next rollup that a run is gone (the run cascade calls this), so its parts go too."""
         now = self.clock.now()
+        self.work.mark(tenant_id, project_id, now)  # before the completion (see shared.trends.work)
         record = RunCompletionRecord(
             partition_key=scope_key(tenant_id, project_id),
             row_key=completion_row_key(now, run_id),
@@ -155,12 +159,10 @@ class Rollup:
 
     def run_all(self) -> dict[tuple[str, str], ProjectRollup]:
         """Roll up every project with recent completions; returns what each rollup did."""
-        since = completion_row_key(self.clock.now() - LOOKBACK, "")
-        # The one query across tenants: a system job finding which projects have work, by key alone.
-        recent = self.completions.table.query_all(
-            where("RowKey ge @since", since=since), select=["PartitionKey", "RowKey"]
-        )
-        projects = sorted({tuple(entity.partition_key.split("~", 1)) for entity in recent})
+        since = self.clock.now() - LOOKBACK
+        # The one read across tenants: a system job's to-do list, a range of recent hours.
+        projects = self.work.projects_since(since)
+        self.work.expire(since)
         reports: dict[tuple[str, str], ProjectRollup] = {}
         for tenant_id, project_id in projects:
             try:

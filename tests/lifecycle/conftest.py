@@ -42,6 +42,8 @@ async def populate(client: httpx.AsyncClient, services: Services, headers: dict[
     services.results.outputs.put(
         blob_path(tenant, project_id, evidence.row_key, "t00-000000", "c000-000.txt"), b"long output"
     )
+    # The rollup's to-do list names the project once a run of it ends (keyed by hour, not by project).
+    services.rollup.work.mark(tenant, project_id, services.clock.now())
     decision_body = {"task": f"{name}-task", "evidence": {"runs": [evidence.row_key]}}
     decision = await client.post(f"{base}/route-decisions", json=decision_body, headers=headers)
     assert decision.status_code == 201, decision.text
