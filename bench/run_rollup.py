@@ -9,7 +9,8 @@ history runs spread over 100 past days (10 a day), then the history is rolled up
 project holds its parts, points and watermark. The new runs finish today. Each measured rollup runs
 in a child process (`Rollup.run_project`, exactly what the timer calls for the project), so its
 time and peak RSS are its own; each is repeated `--repeat` times (the watermark reset and every
-new run rolled again, which redoes the same work) and the median is reported.
+new run rolled again, which redoes the same work), alternating with and without history, and the
+median is reported.
 
     .venv/bin/python -m bench.run_rollup                             # 1,000,000 history, 10,000 new
     .venv/bin/python -m bench.run_rollup --history 100000 --new 10000
@@ -235,13 +236,20 @@ def watermark(services: Services, tenant: str, project: str) -> str:
     return str(row["after"]) if row is not None else ""
 
 
-def timed(spec: dict[str, Any], environ: dict[str, str], repeat: int, new: int) -> list[dict[str, float]]:
-    """`repeat` rollups of the same new runs; each must read exactly the new results."""
-    runs = [run_child(spec, environ) for _ in range(repeat)]
-    for numbers in runs:
+def timed(
+    specs: tuple[dict[str, Any], dict[str, Any]], environ: dict[str, str], repeat: int, new: int
+) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
+    """`repeat` rollups of the same new runs for each spec, alternating (the machine's speed drifts);
+    each must read exactly the new results."""
+    first: list[dict[str, float]] = []
+    second: list[dict[str, float]] = []
+    for _ in range(repeat):
+        first.append(run_child(specs[0], environ))
+        second.append(run_child(specs[1], environ))
+    for numbers in first + second:
         if numbers["results"] != new:
             raise SystemExit(f"a rollup read {numbers['results']} results, expected {new}")
-    return runs
+    return first, second
 
 
 def main() -> int:
@@ -279,8 +287,12 @@ def main() -> int:
         new_seconds = seed_runs(newer, tenant, full, suite, [today] * new_runs)
         seed_runs(newer, tenant, empty, suite, [today] * new_runs)
         mark = watermark(newer, tenant, full)
-        with_history = timed({"tenant": tenant, "project": full, "reset": mark}, environ, args.repeat, args.new)
-        alone = timed({"tenant": tenant, "project": empty, "reset": "!"}, environ, args.repeat, args.new)
+        with_history, alone = timed(
+            ({"tenant": tenant, "project": full, "reset": mark}, {"tenant": tenant, "project": empty, "reset": "!"}),
+            environ,
+            args.repeat,
+            args.new,
+        )
 
         t_history = statistics.median(n["seconds"] for n in with_history)
         t_alone = statistics.median(n["seconds"] for n in alone)
