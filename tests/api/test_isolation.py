@@ -17,7 +17,7 @@ from fastapi.routing import APIRoute
 from shared.services import Services
 from tests.conftest import TokenFactory
 from tests.routing.seed import SeedTarget, seed_run
-from tests.support.api import bearer, create_key, create_project
+from tests.support.api import bearer, create_key, create_project, sandbox_run_body
 
 # (method, path template, body). Placeholders are filled with the *other* tenant's ids.
 PROJECT_ROUTES: list[tuple[str, str, dict[str, Any] | str | None]] = [
@@ -111,14 +111,7 @@ async def victim(
     key = await create_key(client, headers, project["id"], ["admin"])
     tenant = (await client.get("/api/v1/me", headers=headers)).json()["tenant_id"]
     base = f"/api/v1/projects/{project['id']}"
-    suite = (await client.post(f"{base}/suites", json={"name": "victim suite"}, headers=headers)).json()
-    content = {"cases": [{"id": "c1", "template": "2+2?", "expected": "4"}]}
-    version = (await client.post(f"{base}/suites/{suite['id']}/versions", json=content, headers=headers)).json()
-    run_body = {
-        "suite_id": suite["id"],
-        "version": version["version"],
-        "targets": [{"provider": "sandbox", "model": "sandbox/fast-accurate"}],
-    }
+    run_body = await sandbox_run_body(client, headers, project["id"], "victim suite")
     run = await client.post(f"{base}/runs", json=run_body, headers=headers)
     assert run.status_code == 202, run.text
     credential_body = {"provider": "openai", "name": "victim", "key": "sk-victim-0123456789"}
@@ -140,8 +133,8 @@ async def victim(
         "project": project["id"],
         "key": key["id"],
         "raw_key": key["key"],
-        "suite": suite["id"],
-        "version": version["version"],
+        "suite": run_body["suite_id"],
+        "version": run_body["version"],
         "run": run.json()["id"],
         "run_body": run_body,
         "credential": credential["id"],

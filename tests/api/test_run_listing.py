@@ -7,7 +7,7 @@ from datetime import timedelta
 import httpx
 
 from tests.conftest import MovableClock, TokenFactory
-from tests.support.api import bearer, create_project
+from tests.support.api import bearer, create_project, sandbox_run_body
 
 
 async def test_runs_are_listed_newest_first(
@@ -16,14 +16,7 @@ async def test_runs_are_listed_newest_first(
     owner = bearer(session_token(unique_user))
     project = await create_project(client, owner)
     base = f"/api/v1/projects/{project['id']}"
-    suite = (await client.post(f"{base}/suites", json={"name": "s"}, headers=owner)).json()
-    content = {"cases": [{"id": "c1", "template": "2+2?", "expected": "4"}]}
-    version = (await client.post(f"{base}/suites/{suite['id']}/versions", json=content, headers=owner)).json()
-    body = {
-        "suite_id": suite["id"],
-        "version": version["version"],
-        "targets": [{"provider": "sandbox", "model": "sandbox/fast-accurate"}],
-    }
+    body = await sandbox_run_body(client, owner, project["id"], "s")
     started = []
     for _ in range(5):
         clock.advance(timedelta(milliseconds=5))

@@ -7,7 +7,7 @@ import uuid
 import httpx
 
 from tests.conftest import TokenFactory
-from tests.support.api import bearer, create_key, create_project
+from tests.support.api import bearer, create_key, create_project, sandbox_run_body
 
 
 async def test_viewers_and_read_only_keys_cannot_start_runs(
@@ -19,14 +19,7 @@ async def test_viewers_and_read_only_keys_cannot_start_runs(
     viewer = bearer(session_token(f"user_viewer_{org}", org=org, role="org:viewer"))
     project = await create_project(client, owner)
     base = f"/api/v1/projects/{project['id']}"
-    suite = (await client.post(f"{base}/suites", json={"name": "s"}, headers=member)).json()
-    content = {"cases": [{"id": "c1", "template": "2+2?", "expected": "4"}]}
-    version = (await client.post(f"{base}/suites/{suite['id']}/versions", json=content, headers=member)).json()
-    run = {
-        "suite_id": suite["id"],
-        "version": version["version"],
-        "targets": [{"provider": "sandbox", "model": "sandbox/fast-accurate"}],
-    }
+    run = await sandbox_run_body(client, member, project["id"], "s")
     reader = await create_key(client, owner, project["id"], ["runs:read"])
     writer = await create_key(client, owner, project["id"], ["runs:write"])
 

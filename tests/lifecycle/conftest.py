@@ -11,7 +11,7 @@ from shared.services import Services
 from shared.storage import blob_path
 from tests.conftest import TokenFactory
 from tests.routing.seed import SeedTarget, seed_run
-from tests.support.api import bearer, create_key, create_project
+from tests.support.api import bearer, create_key, create_project, sandbox_run_body
 
 
 async def populate(client: httpx.AsyncClient, services: Services, headers: dict[str, str], name: str) -> dict[str, Any]:
@@ -21,14 +21,7 @@ async def populate(client: httpx.AsyncClient, services: Services, headers: dict[
     key = await create_key(client, headers, project_id, ["admin", "runs:read", "runs:write"])
     tenant = (await client.get("/api/v1/me", headers=headers)).json()["tenant_id"]
     base = f"/api/v1/projects/{project_id}"
-    suite = (await client.post(f"{base}/suites", json={"name": f"{name} suite"}, headers=headers)).json()
-    content = {"cases": [{"id": "c1", "template": "2+2?", "expected": "4"}]}
-    version = (await client.post(f"{base}/suites/{suite['id']}/versions", json=content, headers=headers)).json()
-    run_body = {
-        "suite_id": suite["id"],
-        "version": version["version"],
-        "targets": [{"provider": "sandbox", "model": "sandbox/fast-accurate"}],
-    }
+    run_body = await sandbox_run_body(client, headers, project_id, f"{name} suite")
     started = await client.post(f"{base}/runs", json=run_body, headers=headers)
     assert started.status_code == 202, started.text
     credential_body = {"provider": "openai", "name": name, "key": "sk-lifecycle-0123456789"}

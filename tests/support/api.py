@@ -30,3 +30,20 @@ async def create_key(
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+async def sandbox_run_body(
+    client: httpx.AsyncClient, headers: dict[str, str], project: str, suite_name: str = "s"
+) -> dict[str, Any]:
+    """Create a one-case suite in the project and return a `POST /runs` body for it on a sandbox target."""
+    base = f"/api/v1/projects/{project}"
+    suite = await client.post(f"{base}/suites", json={"name": suite_name}, headers=headers)
+    assert suite.status_code == 201, suite.text
+    content = {"cases": [{"id": "c1", "template": "2+2?", "expected": "4"}]}
+    version = await client.post(f"{base}/suites/{suite.json()['id']}/versions", json=content, headers=headers)
+    assert version.status_code == 201, version.text
+    return {
+        "suite_id": suite.json()["id"],
+        "version": version.json()["version"],
+        "targets": [{"provider": "sandbox", "model": "sandbox/fast-accurate"}],
+    }
